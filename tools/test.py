@@ -1,0 +1,66 @@
+"""Test a checkpoint with a config (mmaction2's ``tools/test.py`` command line, with vpd_mm loaded).
+
+Example:
+    python tools/test.py configs/baselines/stgcn_coco2d_synthetic.py work_dirs/x/epoch_3.pth
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a vpd_mm / mmaction2 checkpoint.')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
+    parser.add_argument('--dump', type=str,
+                        help='also write the predictions to this .json file (mmengine DumpResults writes pickle; '
+                        'vpd_mm writes JSON only)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value pairs')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise SystemExit(f'error: {what} {path} does not exist')
+    if args.dump is not None and not args.dump.endswith('.json'):
+        raise SystemExit(f'error: --dump must name a .json file, got {args.dump}')
+    import vpd_mm  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.dump is not None:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        cfg.test_evaluator = [*evaluators, dict(type='DumpPredictionsJSON', out_file=args.dump)]
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,100 @@
+"""Train a model from a config (mmaction2's ``tools/train.py`` command line, with vpd_mm loaded).
+
+Examples:
+    python tools/train.py configs/vpd/vi_vpd_fx35.py --work-dir work_dirs/vi_vpd_fx35
+    python tools/train.py CONFIG --resume                 # continue from the last checkpoint in the work dir
+    bash tools/dist_train.sh CONFIG 2 --cfg-options env_cfg.dist_cfg.backend=gloo
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Train a vpd_mm / mmaction2 model from a config.')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models (default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the given checkpoint, or, without a value, from the latest checkpoint '
+                        'in the work dir')
+    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
+    parser.add_argument('--no-validate', action='store_true', help='do not evaluate checkpoints during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate with the total batch size (auto_scale_lr in the config)')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--diff-rank-seed', action='store_true', help='a different seed on each rank')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic options for the CUDNN backend')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value pairs, e.g. train_cfg.max_epochs=3')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args: argparse.Namespace):
+    """Apply the command-line options to the config, as mmaction2's train.py does."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise SystemExit(f'error: --amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, '
+                             f'the config has {optim_wrapper}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'error: --resume checkpoint {args.resume} does not exist')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+    randomness = dict(seed=args.seed, diff_rank_seed=args.diff_rank_seed, deterministic=args.deterministic)
+    if cfg.get('randomness', None) is None:
+        cfg.randomness = randomness
+    elif args.seed is not None or args.deterministic or args.diff_rank_seed:
+        cfg.randomness.update({k: v for k, v in randomness.items() if v})
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise SystemExit(f'error: config file {args.config} does not exist')
+    import vpd_mm  # noqa: F401  (stack fixes and registration, also when the config forgets custom_imports)
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
