@@ -128,10 +128,12 @@ def test_getattr_is_allowed_only_for_history_buffer_statistics(tmp_path):
         load_checkpoint_file(path)
 
 
-def test_test_tool_refuses_planted_checkpoint(tmp_path):
+def test_test_tool_refuses_planted_checkpoint(tiny_pose_dataset, tmp_path):
+    from conftest import data_root_options
     path = str(tmp_path / 'planted.pth')
     torch.save({'state_dict': {}, 'meta': {'when': datetime.date(2020, 1, 1)}}, path)
-    result = run_python(['tools/test.py', STGCN_CONFIG, path, '--work-dir', str(tmp_path)])
+    result = run_python(['tools/test.py', STGCN_CONFIG, path, '--work-dir', str(tmp_path),
+                         *data_root_options(tiny_pose_dataset)])
     assert result.returncode != 0
     assert 'refusing to load checkpoint' in result.stderr and 'datetime.date' in result.stderr
 

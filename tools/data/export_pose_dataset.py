@@ -1,0 +1,39 @@
+"""Export the corpus poses to mmaction2's PoseDataset annotation file (for the ST-GCN / MS-G3D baselines).
+
+Example:
+    python tools/data/export_pose_dataset.py data/synthetic --out data/synthetic/pose_dataset.pkl
+"""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Export corpus poses to mmaction2's PoseDataset file.")
+    parser.add_argument('corpus', help='corpus folder (meta.json, annotations/actions.json, pose/)')
+    parser.add_argument('--out', help='output .pkl (default: <corpus>/pose_dataset.pkl)')
+    parser.add_argument('--img-shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='video frame size (default: meta.json extra.height / extra.width)')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
+        raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
+    from vpd_mm.datasets import Corpus, CorpusFormatError, write_pose_dataset
+    out = args.out or osp.join(args.corpus, 'pose_dataset.pkl')
+    try:
+        data = write_pose_dataset(Corpus(args.corpus), out, tuple(args.img_shape) if args.img_shape else None)
+    except (CorpusFormatError, ValueError) as error:
+        raise SystemExit(f'error: {error}') from None
+    counts = ', '.join(f'{name} {len(ids)}' for name, ids in data['split'].items())
+    print(f'wrote {len(data["annotations"])} actions ({counts}) to {out}')
+
+
+if __name__ == '__main__':
+    main()
