@@ -1,0 +1,4 @@
+"""Teachers: the 2D-joint teacher, VIPE* (model, training data from 3D poses, loss) and the mmpose runner.
+
+Each module registers itself on import; add one import line per module below.
+"""
