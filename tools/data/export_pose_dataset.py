@@ -17,7 +17,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('corpus', help='corpus folder (meta.json, annotations/actions.json, pose/)')
     parser.add_argument('--out', help='output .pkl (default: <corpus>/pose_dataset.pkl)')
     parser.add_argument('--img-shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='video frame size (default: meta.json extra.height / extra.width)')
+                        help='video frame size (default: meta.json extra.video_size per video, else extra.height / '
+                        'extra.width)')
+    parser.add_argument('--window', choices=('action', 'sport'), default='action',
+                        help="frames exported per action: the action's own (default) or the per-sport recognition "
+                        'window (tennis +-0.5 s around contact, ...)')
     return parser.parse_args(argv)
 
 
@@ -28,7 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     from vpd_mm.datasets import Corpus, CorpusFormatError, write_pose_dataset
     out = args.out or osp.join(args.corpus, 'pose_dataset.pkl')
     try:
-        data = write_pose_dataset(Corpus(args.corpus), out, tuple(args.img_shape) if args.img_shape else None)
+        data = write_pose_dataset(Corpus(args.corpus), out, tuple(args.img_shape) if args.img_shape else None,
+                                  args.window)
     except (CorpusFormatError, ValueError) as error:
         raise SystemExit(f'error: {error}') from None
     counts = ', '.join(f'{name} {len(ids)}' for name, ids in data['split'].items())

@@ -3,3 +3,6 @@ downstream BiGRU recognizer and detector, and baselines missing from the mmactio
 
 Each module registers itself on import; add one import line per module below.
 """
+from . import distiller, pose_motion_head, student  # noqa: F401,E402  (VPD student, D, distiller)
+from . import bigru, detector  # noqa: F401,E402  (BiGRURecognizer, FrameBiGRUDetector)
+from . import gsm, msg3d, resnet_weights  # noqa: F401,E402  (ResNetGSM, MSG3D, LocalPretrainedResNet baselines)

@@ -2,3 +2,5 @@
 
 Each module registers itself on import; add one import line per module below.
 """
+from . import (features, mocap, pose3d, pose_runner, vipe_dataset, vipe_input,  # noqa: E402,F401
+               vipe_metric, vipe_model)

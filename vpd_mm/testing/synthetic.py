@@ -23,7 +23,7 @@ import numpy as np
 from ..datasets.corpus import Action, Corpus, CorpusMeta, PoseTrack, Track
 from ..pose import COCO17_BONES
 
-__all__ = ['TINY_CLASSES', 'TinyCorpusSpec', 'make_tiny_corpus', 'figure_pose']
+__all__ = ['TINY_CLASSES', 'TinyCorpusSpec', 'make_tiny_corpus', 'figure_pose', 'add_crops_and_flow']
 
 TINY_CLASSES = ('jump', 'wave', 'spin')
 
@@ -181,3 +181,20 @@ def _write_video(corpus: Corpus, video_id: str, segments: list[tuple[int, str]],
     scores[::spec.low_score_every] = 0.3  # the teacher is unsure on these frames
     corpus.write_pose(video_id, PoseTrack(frames, noisy.astype(np.float32), scores.astype(np.float32),
                                           boxes.astype(np.float32)))
+
+
+def add_crops_and_flow(corpus: Corpus, method: str = 'farneback') -> None:
+    """Extract the athlete crops and their optical flow of every video of ``corpus`` (skips complete videos).
+
+    Args:
+        corpus (Corpus): e.g. the corpus of :func:`make_tiny_corpus`.
+        method (str): OpenCV flow method, ``'farneback'`` (the default) or ``'dis'``.
+
+    Raises:
+        RuntimeError: some video failed (the message names the files).
+    """
+    from ..datasets.crops import extract_crops
+    from ..datasets.flow import extract_flow
+    for counts in (extract_crops(corpus, progress=False), extract_flow(corpus, method=method, progress=False)):
+        if counts['errors']:
+            raise RuntimeError('; '.join(counts['failed']))

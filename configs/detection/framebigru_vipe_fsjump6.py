@@ -1,0 +1,13 @@
+# Few-shot temporal detection of figure skating jumps,
+# (all 6 classes collapse into "jump"; training on a few routines with --videos 5),
+# on VIPE* (d = 64).
+# Run: python tools/detect.py configs/detection/framebigru_vipe_fsjump6.py --videos 5 --trial 0 --seed 0
+_base_ = ['../_base_/bigru_detection.py']
+
+data_root = 'data/fsjump6'
+features = 'teacher/vipe'
+
+model = dict(in_channels=64)
+train_dataloader = dict(dataset=dict(data_root=data_root, features=features))
+val_dataloader = dict(dataset=dict(data_root=data_root, features=features))
+test_dataloader = dict(dataset=dict(data_root=data_root, features=features))

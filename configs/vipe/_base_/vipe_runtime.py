@@ -1,0 +1,9 @@
+# Runtime shared by the VIPE* configs: mmaction2's default runtime, vpd_mm loaded, no best-checkpoint selection
+# (VIPE* validation sets are held-out clips that must not steer training).
+_base_ = 'mmaction::_base_/default_runtime.py'
+custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
+
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=10, save_best=None, max_keep_ckpts=2))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -1,0 +1,61 @@
+"""Compute the optical flow previous crop -> current crop of a corpus into ``flow/`` (run extract_crops first).
+
+OpenCV Farneback is the offline default; ``--method raft`` uses torchvision RAFT with a weights file you provide
+(``--raft-weights PATH``, a torchvision raft_large/raft_small state dict), on the GPU when there is one.
+Resumable: videos whose flow is complete are skipped.
+
+Example:
+    python tools/data/extract_flow.py data/fsjump6
+    python tools/data/extract_flow.py data/fsjump6 --method raft --raft-weights raft_large_C_T_SKHT_V2.pth
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+METHODS = ('farneback', 'dis', 'raft')  # vpd_mm.datasets.flow.FLOW_METHODS (not imported: --help stays fast)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Compute optical flow from the previous-frame crop to the '
+                                     'current crop (pixels, clipped to +-20, quantised with an exact zero) into '
+                                     '<corpus>/flow/.')
+    parser.add_argument('corpus', help='corpus folder with crops/ (tools/data/extract_crops.py)')
+    parser.add_argument('--method', choices=METHODS, default='farneback',
+                        help='flow method (default farneback; raft needs --raft-weights)')
+    parser.add_argument('--raft-weights', metavar='PATH', help='torchvision RAFT state-dict file (for --method raft)')
+    parser.add_argument('--device', help='torch device for RAFT (default: cuda when available, else cpu)')
+    parser.add_argument('--videos', nargs='+', metavar='ID', help='only these video ids (default: all tracked)')
+    parser.add_argument('--overwrite', action='store_true', help='recompute existing flow (to switch methods)')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
+        raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
+    if args.method == 'raft' and not args.raft_weights:
+        raise SystemExit('error: --method raft needs --raft-weights PATH (a torchvision RAFT state dict); '
+                         'nothing is downloaded; use --method farneback or dis offline')
+    if args.raft_weights and args.method != 'raft':
+        raise SystemExit(f'error: --raft-weights is only used with --method raft (got --method {args.method})')
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
+    from vpd_mm.datasets import Corpus
+    from vpd_mm.datasets.flow import extract_flow
+    try:
+        counts = extract_flow(Corpus(args.corpus), method=args.method, raft_weights=args.raft_weights,
+                              video_ids=args.videos, device=args.device, overwrite=args.overwrite)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        raise SystemExit(f'error: {error}') from None
+    print(f"flow ({args.method}): {counts['written']} videos written ({counts['frames']} frames), "
+          f"{counts['skipped']} already complete, {counts['errors']} failed")
+    if counts['errors']:
+        raise SystemExit(f"error: {counts['errors']} video(s) failed, first: {counts['failed'][0]}")
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,13 @@
+"""The embedded benchmark: rendered athletes performing real motion capture, and a real off-the-shelf teacher.
+
+- :mod:`.motion`: DeepMimic clips as humanoid poses, mirroring, routines of cross-faded clips (numpy only).
+- :mod:`.render`: the thick humanoid in pybullet's CPU renderer, composited on a moving background; camera and
+  projection.
+- :mod:`.sports`: the ``mocap_sports`` corpus generator (instances, classes, routines, splits, motion blur).
+- :mod:`.groundtruth`: ``gt_pose/<video>.npz``, the ground-truth 2D joints (same fields as ``pose/``).
+- :mod:`.mediapipe_teacher`: MediaPipe Pose (BlazePose) as a pose source writing ``pose/``.
+- :mod:`.pck`: the teacher's PCK@0.2 against the ground truth on sharp/blurred and slow/fast frames.
+
+Nothing here is imported by ``import vpd_mm``; import the submodules explicitly. pybullet and mediapipe are
+imported inside the functions that need them.
+"""

@@ -1,0 +1,143 @@
+"""Action retrieval: precision@k from an all-pairs distance matrix (spec §7).
+
+Every action is a query; every *other* action is ranked by distance (ascending; ties keep index order, inf last);
+precision@k is the fraction of the first k ranked actions that share the query's label, averaged over queries.
+As in the reference the divisor is k even when fewer than k other actions exist.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+import numpy as np
+
+from .dtw import pairwise_dtw
+
+__all__ = ['retrieval_precision', 'retrieval_ranking', 'corpus_retrieval']
+
+logger = logging.getLogger(__name__)
+
+
+def _check(distances: np.ndarray, labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    dist = np.asarray(distances, dtype=np.float64)
+    if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
+        raise ValueError(f'distances: expected a square (N, N) matrix, got shape {dist.shape}')
+    labels_arr = np.asarray(labels)
+    if labels_arr.shape != (dist.shape[0],):
+        raise ValueError(f'labels: expected {dist.shape[0]} labels (one per row of distances), '
+                         f'got shape {labels_arr.shape}')
+    if np.isnan(dist).any():
+        raise ValueError('distances: NaN entries')
+    return dist, labels_arr
+
+
+def retrieval_ranking(distances: np.ndarray, query: int) -> np.ndarray:
+    """Indices of every action except ``query``, nearest first (stable: ties in index order).
+
+    Args:
+        distances (np.ndarray): (N, N) distances.
+        query (int): row index of the query.
+
+    Returns:
+        np.ndarray: (N - 1,) int64 ranking.
+    """
+    row = np.asarray(distances[query], dtype=np.float64)
+    order = np.argsort(row, kind='stable')
+    return order[order != query]
+
+
+def retrieval_precision(distances: np.ndarray, labels: Sequence[Any], ks: Sequence[int] = (1, 10, 50),
+                        queries: Sequence[int] | None = None) -> dict[int, float]:
+    """Mean precision@k over queries, each query excluded from its own ranking.
+
+    Args:
+        distances (np.ndarray): (N, N) distances between all actions (row = query, column = candidate).
+        labels (Sequence): (N,) labels.
+        ks (Sequence[int]): cut-offs, each >= 1.
+        queries (Sequence[int] | None): row indices to average over (default: every action). The reference
+            restricts Diving48 queries to the test actions while the pool stays everything.
+
+    Returns:
+        dict[int, float]: ``{k: P@k}``.
+
+    Raises:
+        ValueError: non-square or NaN distances, label count mismatch, k < 1, no queries.
+    """
+    dist, labels_arr = _check(distances, labels)
+    ks = [int(k) for k in ks]
+    if not ks or min(ks) < 1:
+        raise ValueError(f'ks must be positive integers, got {ks}')
+    rows = np.arange(len(dist)) if queries is None else np.asarray(queries, dtype=np.int64)
+    if len(rows) == 0:
+        raise ValueError('retrieval_precision: no queries')
+    if rows.min() < 0 or rows.max() >= len(dist):
+        raise ValueError(f'queries: indices must be in [0, {len(dist)})')
+    max_k = max(ks)
+    hits = np.zeros((len(rows), max_k))
+    for out_row, query in enumerate(rows):
+        ranked = retrieval_ranking(dist, int(query))[:max_k]
+        hits[out_row, :len(ranked)] = labels_arr[ranked] == labels_arr[query]
+    cumulative = np.cumsum(hits, axis=1)
+    return {k: float(np.mean(cumulative[:, k - 1] / k)) for k in ks}
+
+
+def corpus_retrieval(corpus_root: str, features: str, splits: Sequence[str] = ('train', 'val', 'test'),
+                     query_splits: Sequence[str] | None = None, ks: Sequence[int] = (1, 10, 50),
+                     window: str = 'sport', fallback: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Retrieval on a corpus (what ``tools/retrieve.py`` runs): P@k of DTW on original+mirrored features.
+
+    Each action's sequence comes from :func:`vpd_mm.datasets.sequence.load_action_sequences` (per-sport window,
+    interpolation of missing frames, subsampling to ``max_fps``); its original and mirrored features are
+    concatenated per frame, ``(T, 2, d) -> (T, 2d)``, and every other action is ranked by symmetricP2 DTW.
+
+    Args:
+        corpus_root (str): the corpus folder.
+        features (str): ``'teacher/<name>'`` or ``'features/<name>'``.
+        splits (Sequence[str]): actions of these splits form the pool (the reference: all three).
+        query_splits (Sequence[str] | None): only actions of these splits are queries (default: every action;
+            the reference uses the test split for Diving48).
+        ks (Sequence[int]): precision cut-offs.
+        window (str): ``'sport'`` or ``'action'`` (see ``vpd_mm.datasets.sequence.action_window``).
+        fallback (bool): give pairs without a symmetricP2 path their symmetric2 distance (the reference does
+            not: they rank last).
+        progress (bool): tqdm progress bar over the DTW pairs.
+
+    Returns:
+        dict: the result document: ``task``, ``sport``, ``features``, ``precision`` ``{str(k): P@k}``,
+        ``num_actions``, ``num_queries``, ``skipped`` ``[{id, reason}]`` (actions without features: left out of
+        the pool and the queries), ``num_inf_pairs``, settings.
+
+    Raises:
+        ValueError: no action in ``splits``, or no action with features.
+        CorpusFormatError: unreadable corpus files, missing feature folder.
+    """
+    from ..datasets.corpus import Corpus
+    from ..datasets.sequence import load_action_sequences
+
+    corpus = Corpus(corpus_root)
+    meta = corpus.read_meta()
+    actions = [a for a in corpus.read_actions() if a.split in set(splits)]
+    if not actions:
+        raise ValueError(f'{corpus.path("annotations", "actions.json")}: no actions in splits {list(splits)}')
+    sequences, skipped = load_action_sequences(corpus, features, actions, window=window)
+    if skipped:
+        logger.warning('retrieval: skipped %d of %d actions without features (e.g. %s)', len(skipped),
+                       len(actions), '; '.join(f'{i}: {r}' for i, r in skipped[:3]))
+    kept = [a for a in actions if a.id in sequences]
+    if len(kept) < 2:
+        raise ValueError(f'{corpus.path(features)}: {len(kept)} action(s) with features; retrieval needs two')
+    flat = [sequences[a.id].reshape(len(sequences[a.id]), -1) for a in kept]
+    distances = pairwise_dtw(flat, None, step_pattern='symmetricP2', fallback=fallback, progress=progress)
+    query_set = set(query_splits) if query_splits is not None else None
+    rows = [i for i, a in enumerate(kept) if query_set is None or a.split in query_set]
+    if not rows:
+        raise ValueError(f'no action with features in the query splits {list(query_splits or [])}')
+    precision = retrieval_precision(distances, [a.label for a in kept], ks, queries=rows)
+    upper = distances[np.triu_indices(len(kept), 1)]
+    return dict(task='retrieval', sport=meta.sport, features=features,
+                precision={str(k): v for k, v in precision.items()},
+                num_actions=len(kept), num_queries=len(rows), num_skipped=len(skipped),
+                skipped=[dict(id=i, reason=r) for i, r in skipped], num_inf_pairs=int(np.isinf(upper).sum()),
+                splits=list(splits), query_splits=None if query_splits is None else list(query_splits),
+                window=window, step_pattern='symmetricP2', fallback=fallback,
+                sequence='original and mirrored features concatenated per frame (T, 2d)')

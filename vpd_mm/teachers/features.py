@@ -1,0 +1,253 @@
+"""Teacher features from raw 2D poses: the 2D-joint teacher, VIPE*, and concatenations (Concat-VPD, Diving48).
+
+Every function maps a :class:`~vpd_mm.datasets.PoseTrack` (or two feature tracks) to a
+:class:`~vpd_mm.datasets.FeatureTrack` with ``feats`` (T, 2, d) = [original, mirrored] and ``scores`` (T,).
+Frames whose pose has a non-finite joint or confidence get all-NaN feature rows and a NaN score (never zeros);
+:func:`invalid_pose_frames` tells which.
+
+- 2D joints (reference ``dummy_2d_features.py``): d = 26, ``normalize_2d`` without / with ``flip``; score = mean
+  confidence of the 13 kept joints.
+- VIPE* (reference ``apply_vipe_model.py``): d = 64; the mirrored row is the embedding of the mirrored 2D pose
+  (re-normalised with ``flip=True`` and re-embedded, not a transformed vector); score = mean confidence of all
+  17 joints (the reference's choice for VIPE* files, eyes and ears included).
+- ``with_inverted``: the features of the pose concatenated with those of the vertically inverted pose
+  (reference ``--invert`` + ``stack_features.py``; the Diving48 VIPE* teacher, d = 128).
+- :func:`concat_feature_tracks`: per-frame concatenation of two tracks (Concat-VPD); score = min of the two.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..datasets.corpus import Corpus, FeatureTrack, PoseTrack
+from ..pose import keypoint_score, pose2d_feature, valid_mask
+from .vipe_input import vipe_input
+
+__all__ = ['invalid_pose_frames', 'pose2d_teacher', 'vipe_teacher', 'concat_feature_tracks',
+           'load_vipe_embedder', 'teacher_on_corpus', 'concat_on_corpus', 'split_source']
+
+
+def invalid_pose_frames(pose: PoseTrack) -> np.ndarray:
+    """(T,) bool: frames with a non-finite joint coordinate or confidence."""
+    return ~valid_mask(pose.keypoints) | ~np.isfinite(pose.scores).all(axis=-1)
+
+
+def _track(pose: PoseTrack, original: np.ndarray, mirrored: np.ndarray, scores: np.ndarray) -> FeatureTrack:
+    feats = np.stack([original, mirrored], axis=1).astype(np.float32)
+    bad = invalid_pose_frames(pose)
+    feats[bad] = np.nan
+    scores = np.where(bad, np.nan, scores).astype(np.float32)
+    return FeatureTrack(frames=pose.frames.astype(np.int32), feats=feats, scores=scores)
+
+
+def pose2d_teacher(pose: PoseTrack, with_inverted: bool = False) -> FeatureTrack:
+    """The 2D-joint teacher.
+
+    Args:
+        pose (PoseTrack): raw poses, (T, 17, 2) keypoints and (T, 17) scores.
+        with_inverted (bool): concatenate the features of the vertically inverted pose (d = 52). Defaults to
+            False.
+
+    Returns:
+        FeatureTrack: feats (T, 2, 26) ``[pose2d_feature(k), pose2d_feature(k, flip=True)]``, scores (T,) = mean
+        confidence of the 13 kept joints.
+    """
+    original = pose2d_feature(pose.keypoints)
+    mirrored = pose2d_feature(pose.keypoints, flip=True)
+    if with_inverted:
+        original = np.concatenate([original, pose2d_feature(pose.keypoints, invert=True)], axis=-1)
+        mirrored = np.concatenate([mirrored, pose2d_feature(pose.keypoints, flip=True, invert=True)], axis=-1)
+    return _track(pose, original, mirrored, keypoint_score(pose.scores))
+
+
+def _embed(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    out = np.full((len(x), model.embed_dim), np.nan, dtype=np.float32)
+    ok = np.isfinite(x).all(axis=-1)
+    if ok.any():
+        out[ok] = model.embed_numpy(x[ok], batch_size=batch_size)
+    return out
+
+
+def vipe_teacher(model, pose: PoseTrack, with_inverted: bool = False, batch_size: int = 4096) -> FeatureTrack:
+    """The VIPE* teacher.
+
+    Args:
+        model (VIPEEmbedder): a trained embedder (evaluated in eval mode on its own device).
+        pose (PoseTrack): raw poses.
+        with_inverted (bool): concatenate the embedding of the vertically inverted pose (the Diving48 teacher,
+            d = 128). Defaults to False.
+        batch_size (int): poses per forward pass. Defaults to 4096.
+
+    Returns:
+        FeatureTrack: feats (T, 2, d) ``[f(vipe_input(k, s)), f(vipe_input(k, s, flip=True))]`` (plus the
+        inverted halves), scores (T,) = mean confidence of all 17 joints.
+    """
+    def both(invert: bool) -> tuple[np.ndarray, np.ndarray]:
+        return (_embed(model, vipe_input(pose.keypoints, pose.scores, invert=invert), batch_size),
+                _embed(model, vipe_input(pose.keypoints, pose.scores, flip=True, invert=invert), batch_size))
+
+    original, mirrored = both(False)
+    if with_inverted:
+        inv_original, inv_mirrored = both(True)
+        original = np.concatenate([original, inv_original], axis=-1)
+        mirrored = np.concatenate([mirrored, inv_mirrored], axis=-1)
+    scores = np.asarray(pose.scores, dtype=np.float64).mean(axis=-1)
+    return _track(pose, original, mirrored, scores)
+
+
+def concat_feature_tracks(a: FeatureTrack, b: FeatureTrack, name_a: str = 'a', name_b: str = 'b') -> FeatureTrack:
+    """Concatenate two feature tracks of one video frame by frame (Concat-VPD, or two teachers).
+
+    Args:
+        a (FeatureTrack): (T, 2, d1).
+        b (FeatureTrack): (T, 2, d2), same frames.
+        name_a (str): name of ``a`` for error messages (e.g. its file).
+        name_b (str): name of ``b`` for error messages.
+
+    Returns:
+        FeatureTrack: feats (T, 2, d1 + d2); scores = min of the two (NaN if either is NaN).
+
+    Raises:
+        ValueError: if the frame numbers differ.
+    """
+    if not np.array_equal(a.frames, b.frames):
+        raise ValueError(f'{name_a} and {name_b} have different frames ({len(a.frames)} vs {len(b.frames)} '
+                         'frames, or different frame numbers); concatenation needs the same frames')
+    return FeatureTrack(frames=a.frames, feats=np.concatenate([a.feats, b.feats], axis=-1).astype(np.float32),
+                        scores=np.minimum(a.scores, b.scores).astype(np.float32))
+
+
+def load_vipe_embedder(checkpoint: str, config: Optional[str] = None, device: Optional[str] = None):
+    """Load a VIPE* checkpoint saved by ``tools/train.py configs/vipe/...``.
+
+    Args:
+        checkpoint (str): the ``.pth`` file.
+        config (str, optional): the training config; by default the config stored in the checkpoint's meta.
+        device (str, optional): ``'cuda'`` when available, else ``'cpu'``.
+
+    Returns:
+        VIPEEmbedder: in eval mode on ``device``.
+
+    Raises:
+        ValueError: naming the file, if it is missing, holds no usable config, or is not a VIPE* model.
+    """
+    import torch
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from .vipe_model import VIPEEmbedder
+
+    if not osp.isfile(checkpoint):
+        raise ValueError(f'{checkpoint}: VIPE* checkpoint does not exist')
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    if config is not None:
+        cfg = Config.fromfile(config)
+    else:
+        text = (state.get('meta') or {}).get('cfg') if isinstance(state, dict) else None
+        if not text:
+            raise ValueError(f'{checkpoint}: no config stored in the checkpoint; pass the training config')
+        cfg = Config.fromstring(text, file_format='.py')
+    if cfg.model.get('type') != 'VIPEEmbedder':
+        raise ValueError(f'{checkpoint}: the model is {cfg.model.get("type")!r}, not a VIPEEmbedder')
+    model = MODELS.build(cfg.model)
+    assert isinstance(model, VIPEEmbedder)
+    weights = state.get('state_dict', state)
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if missing:
+        raise ValueError(f'{checkpoint}: weights missing for {missing[:3]}... (not a VIPE* checkpoint?)')
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    return model.to(device).eval()
+
+
+def teacher_on_corpus(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], FeatureTrack],
+                      overwrite: bool = False, progress: bool = True) -> dict[str, int]:
+    """Run a teacher on every ``pose/<video>.npz`` and write ``teacher/<name>/<video>.npz``.
+
+    Videos whose output exists are skipped (writes are atomic, so an existing file is complete): a killed run
+    resumes where it stopped.
+
+    Args:
+        corpus (Corpus): the corpus.
+        name (str): teacher name (``pose2d``, ``vipe``, ``vipe_inv``, ...).
+        teacher (Callable[[PoseTrack], FeatureTrack]): e.g. ``pose2d_teacher`` or
+            ``functools.partial(vipe_teacher, model)``.
+        overwrite (bool): recompute existing outputs. Defaults to False.
+        progress (bool): show a progress bar. Defaults to True.
+
+    Returns:
+        dict[str, int]: ``videos``, ``written``, ``skipped`` (existing), ``frames`` and ``nan_frames`` (frames
+        with an invalid pose, written as NaN features and NaN scores) of the videos written.
+
+    Raises:
+        ValueError: if the corpus has no pose files.
+    """
+    from tqdm import tqdm
+    ids = corpus.list_ids('pose', '.npz')
+    if not ids:
+        raise ValueError(f'{corpus.path("pose")}: no pose files (run tools/data/extract_pose.py first)')
+    stats = dict(videos=len(ids), written=0, skipped=0, frames=0, nan_frames=0)
+    for video_id in tqdm(ids, desc=f'teacher/{name}', disable=not progress):
+        if not overwrite and osp.exists(corpus.feature_path('teacher', name, video_id)):
+            stats['skipped'] += 1
+            continue
+        track = teacher(corpus.read_pose(video_id))
+        corpus.write_features('teacher', name, video_id, track)
+        stats['written'] += 1
+        stats['frames'] += len(track.frames)
+        stats['nan_frames'] += int(np.isnan(track.scores).sum())
+    return stats
+
+
+def split_source(source: str) -> tuple[str, str]:
+    """``'features/2d_vpd'`` -> ``('features', '2d_vpd')``; a bare name means ``teacher/<name>``."""
+    kind, _, name = source.rpartition('/')
+    kind = kind or 'teacher'
+    if kind not in ('teacher', 'features') or not name:
+        raise ValueError(f'feature source {source!r}: expected NAME, teacher/NAME or features/NAME')
+    return kind, name
+
+
+def concat_on_corpus(corpus: Corpus, source_a: str, source_b: str, name: str, kind: Optional[str] = None,
+                     overwrite: bool = False, progress: bool = True) -> dict[str, int]:
+    """Concatenate two feature sets of a corpus video by video (Concat-VPD, or two teachers).
+
+    Args:
+        corpus (Corpus): the corpus.
+        source_a (str): ``NAME`` / ``teacher/NAME`` / ``features/NAME``.
+        source_b (str): same.
+        name (str): output name.
+        kind (str, optional): output folder, ``'teacher'`` or ``'features'``; by default ``features`` when both
+            sources are student features, else ``teacher``.
+        overwrite (bool): recompute existing outputs. Defaults to False.
+        progress (bool): show a progress bar. Defaults to True.
+
+    Returns:
+        dict[str, int]: ``videos`` (in both sources), ``written``, ``skipped`` (existing), ``missing`` (videos in
+        only one source, not written) and ``nan_frames``.
+
+    Raises:
+        ValueError: if the sources share no video, or a video's frames differ between them (names both files).
+    """
+    from tqdm import tqdm
+    (kind_a, name_a), (kind_b, name_b) = split_source(source_a), split_source(source_b)
+    kind = kind or ('features' if kind_a == kind_b == 'features' else 'teacher')
+    ids_a, ids_b = set(corpus.feature_ids(kind_a, name_a)), set(corpus.feature_ids(kind_b, name_b))
+    both = sorted(ids_a & ids_b)
+    if not both:
+        raise ValueError(f'{corpus.path(kind_a, name_a)} and {corpus.path(kind_b, name_b)} share no video')
+    stats = dict(videos=len(both), written=0, skipped=0, missing=len(ids_a ^ ids_b), nan_frames=0)
+    for video_id in tqdm(both, desc=f'{kind}/{name}', disable=not progress):
+        if not overwrite and osp.exists(corpus.feature_path(kind, name, video_id)):
+            stats['skipped'] += 1
+            continue
+        track = concat_feature_tracks(corpus.read_features(kind_a, name_a, video_id),
+                                      corpus.read_features(kind_b, name_b, video_id),
+                                      corpus.feature_path(kind_a, name_a, video_id),
+                                      corpus.feature_path(kind_b, name_b, video_id))
+        corpus.write_features(kind, name, video_id, track)
+        stats['written'] += 1
+        stats['nan_frames'] += int(np.isnan(track.scores).sum())
+    return stats
