@@ -1,4 +1,5 @@
-# VPD distillation (paper section 3; spec/reference_vpd.md section 3), the base of configs/vpd/<teacher>_vpd_<sport>.py.
+# VPD distillation (paper section 3; spec/reference_vpd.md section 3), the base of
+# configs/vpd/<teacher>_vpd_<sport>.py.
 # Children set data_root, teacher, feat_dim, min_score, the per-sport RGB mean/std and re-state the dicts that use
 # them (old-style configs do not re-evaluate a base's expressions).
 #

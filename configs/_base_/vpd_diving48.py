@@ -1,5 +1,6 @@
 # VPD distillation data for Diving48 (V2 labels): corpus folder, teacher threshold and RGB statistics (the reference's
-# RGB_MEAN_STD['diving48'], spec section 3.2). Inherited by configs/vpd/{2d,vi}_vpd_diving48.py, which set the teacher.
+# RGB_MEAN_STD['diving48'], spec section 3.2). Inherited by configs/vpd/{2d,vi}_vpd_diving48.py, which set the
+# teacher.
 _base_ = ['./vpd_distill.py']
 
 data_root = 'data/diving48'

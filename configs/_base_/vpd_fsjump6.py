@@ -1,4 +1,5 @@
-# VPD distillation data for FSJump6 (figure skating jumps): corpus folder, teacher threshold and RGB statistics (the reference's
+# VPD distillation data for FSJump6 (figure skating jumps): corpus folder, teacher threshold and RGB statistics (the
+# reference's
 # RGB_MEAN_STD['fs'], spec section 3.2). Inherited by configs/vpd/{2d,vi}_vpd_fsjump6.py, which set the teacher.
 _base_ = ['./vpd_distill.py']
 

@@ -1,4 +1,5 @@
-# VPD distillation data for FX35 (floor exercise, FineGym): corpus folder, teacher threshold and RGB statistics (the reference's
+# VPD distillation data for FX35 (floor exercise, FineGym): corpus folder, teacher threshold and RGB statistics (the
+# reference's
 # RGB_MEAN_STD['fx'], spec section 3.2). Inherited by configs/vpd/{2d,vi}_vpd_fx35.py, which set the teacher.
 _base_ = ['./vpd_distill.py']
 

@@ -1,5 +1,7 @@
-# 2D-VPD: the teacher is the normalised 2D joints (13 joints x (x, y), d = 26), distilled on FX35 (floor exercise, FineGym).
-# Needs crops/, flow/ and teacher/pose2d/ in data/fx35 (design.md section 1). Reference recipe: configs/_base_/vpd_distill.py.
+# 2D-VPD: the teacher is the normalised 2D joints (13 joints x (x, y), d = 26), distilled on FX35 (floor exercise,
+# FineGym).
+# Needs crops/, flow/ and teacher/pose2d/ in data/fx35 (design.md section 1). Reference recipe:
+# configs/_base_/vpd_distill.py.
 #   python tools/train.py configs/vpd/2d_vpd_fx35.py
 #   python tools/extract_features.py configs/vpd/2d_vpd_fx35.py \
 #       work_dirs/2d_vpd_fx35/best_val_loss_ma5_epoch_N.pth --corpus data/fx35 --name 2d_vpd

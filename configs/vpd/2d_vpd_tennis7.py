@@ -1,5 +1,6 @@
 # 2D-VPD: the teacher is the normalised 2D joints (13 joints x (x, y), d = 26), distilled on Tennis7.
-# Needs crops/, flow/ and teacher/pose2d/ in data/tennis7 (design.md section 1). Reference recipe: configs/_base_/vpd_distill.py.
+# Needs crops/, flow/ and teacher/pose2d/ in data/tennis7 (design.md section 1). Reference recipe:
+# configs/_base_/vpd_distill.py.
 #   python tools/train.py configs/vpd/2d_vpd_tennis7.py
 #   python tools/extract_features.py configs/vpd/2d_vpd_tennis7.py \
 #       work_dirs/2d_vpd_tennis7/best_val_loss_ma5_epoch_N.pth --corpus data/tennis7 --name 2d_vpd

@@ -1,5 +1,6 @@
 # VI-VPD: the teacher is the view-invariant VIPE* embedding (d = 64), distilled on FSJump6 (figure skating jumps).
-# Needs crops/, flow/ and teacher/vipe/ in data/fsjump6 (design.md section 1). Reference recipe: configs/_base_/vpd_distill.py.
+# Needs crops/, flow/ and teacher/vipe/ in data/fsjump6 (design.md section 1). Reference recipe:
+# configs/_base_/vpd_distill.py.
 #   python tools/train.py configs/vpd/vi_vpd_fsjump6.py
 #   python tools/extract_features.py configs/vpd/vi_vpd_fsjump6.py \
 #       work_dirs/vi_vpd_fsjump6/best_val_loss_ma5_epoch_N.pth --corpus data/fsjump6 --name vi_vpd

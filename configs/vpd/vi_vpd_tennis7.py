@@ -1,5 +1,6 @@
 # VI-VPD: the teacher is the view-invariant VIPE* embedding (d = 64), distilled on Tennis7.
-# Needs crops/, flow/ and teacher/vipe/ in data/tennis7 (design.md section 1). Reference recipe: configs/_base_/vpd_distill.py.
+# Needs crops/, flow/ and teacher/vipe/ in data/tennis7 (design.md section 1). Reference recipe:
+# configs/_base_/vpd_distill.py.
 #   python tools/train.py configs/vpd/vi_vpd_tennis7.py
 #   python tools/extract_features.py configs/vpd/vi_vpd_tennis7.py \
 #       work_dirs/vi_vpd_tennis7/best_val_loss_ma5_epoch_N.pth --corpus data/tennis7 --name vi_vpd

@@ -75,6 +75,20 @@ def test_equals_dtw_python_on_random_inputs(pattern):
         assert infinite > 5  # the no-path case was exercised
 
 
+def test_near_duplicate_frames_with_large_norms():
+    # |x|^2 + |y|^2 - 2 x.y cancels catastrophically here (norms ~1e6, distances ~1e-6): such costs are
+    # recomputed directly, so the result still matches a direct computation
+    rng = np.random.default_rng(5)
+    x = 1000.0 + rng.normal(size=(12, 8))
+    y = x[::-1][:10] + 1e-6 * rng.normal(size=(10, 8))
+    z = x + 1e-7 * rng.normal(size=x.shape)
+    for a, b in ((x, y), (x, z), (z, x)):
+        for pattern in ('symmetricP2', 'symmetric2'):
+            ref = dtw_python(a, b, pattern)
+            assert abs(dtw_distance(a, b, pattern) - ref) <= 1e-9 * max(1.0, ref)
+    assert 0 < dtw_distance(x, z) < 1e-5
+
+
 def test_pairwise_fallback_matches_dtw_python_per_pair():
     rng = np.random.default_rng(3)
     queries = [rng.normal(size=(n, 4)).astype(np.float32) for n in (5, 12, 30)]

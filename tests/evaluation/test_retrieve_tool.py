@@ -8,7 +8,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from tests.conftest import run_python
+from conftest import run_python
 
 
 def write_pose2d_features(corpus, skip_video: str) -> None:

@@ -41,8 +41,10 @@ def vipe_checkpoint(tmp_path_factory):
     cfg = Config.fromfile(VIPE_CONFIG)
     cfg.model.hidden = 64
     cfg.model.decoder_hidden = 32
+    from mmengine.registry import DefaultScope
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = MODELS.build(cfg.model)
     path = str(tmp_path_factory.mktemp('vipe') / 'vipe.pth')
     save_checkpoint(dict(state_dict=model.state_dict(), meta=dict(cfg=cfg.pretty_text, epoch=np.int64(1))), path)
     return path, model.eval()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import vpd_mm  # noqa: F401  (registration)
-from vpd_mm.pose import COCO17_FLIP_INDEX, KEPT_JOINTS, normalize_2d
+from vpd_mm.pose import COCO17_FLIP_INDEX, KEPT_JOINTS, flip_keypoints, normalize_2d
 from vpd_mm.teachers.pose3d import (BONES3D, max_bone_angle, mirror_pose3d, pose3d_descriptor,
                                     project_orthographic, random_view_rotations, view_rotation, write_pose3d)
 from vpd_mm.teachers.vipe_dataset import VIPEPairDataset, VIPEViewPairDataset, sample_negative
@@ -80,6 +80,9 @@ def test_vipe_input_by_hand():
     np.testing.assert_allclose(xf[:, :2], normalize_2d(kpts, flip=True), atol=1e-6)
     np.testing.assert_allclose(xf[:, 2], scores[COCO17_FLIP_INDEX][list(KEPT_JOINTS)] - 0.5, atol=1e-6)
     assert xf[1, 2] == pytest.approx(scores[6] - 0.5)  # kept row 1 (left shoulder) <- right shoulder's score
+    # ... which is the input of the mirrored image: flip the raw pose in pixels, then normalise as usual
+    np.testing.assert_allclose(xf, vipe_input(flip_keypoints(kpts, width=160.0), scores[COCO17_FLIP_INDEX])
+                               .reshape(13, 3), atol=1e-5)
     # a NaN joint or confidence makes the whole row NaN, never zeros
     kpts[3] = np.nan
     assert np.isnan(vipe_input(kpts, scores)).all()
@@ -233,3 +236,25 @@ def test_cross_view_hit_at_1_by_hand():
     assert result['hit1'] == pytest.approx(0.75) and result['num_samples'] == 4
     # the baseline swaps the roles of the two views: 0.1 -> 0, 20.2 -> 20 (miss), 20.1 -> 20, 30.4 -> 30
     assert result['hit1_pose2d'] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize('name', ['vipe_mocap.py', 'vipe_h36m.py'])
+def test_configs_build(name, tmp_path):
+    import os.path as osp
+
+    from mmaction.registry import DATASETS, METRICS, MODELS
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    _sequence(tmp_path, 'a')
+    _sequence(tmp_path, 'b', frames=(5, 50, 100))
+    (tmp_path / 'splits.json').write_text('{"train": ["a"], "val": ["b"], "heldout": ["b"]}')
+    cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..', '..', 'configs', 'vipe', name))
+    assert cfg.default_scope == 'mmaction' and cfg.custom_imports.imports == ['vpd_mm']
+    assert cfg.default_hooks.checkpoint.save_best is None  # held-out sets never select checkpoints
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = MODELS.build(cfg.model)
+        train = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=str(tmp_path)))
+        test = DATASETS.build(dict(cfg.test_dataloader.dataset, data_root=str(tmp_path)))
+        METRICS.build(cfg.test_evaluator)
+    assert isinstance(model, VIPEEmbedder) and model.embed_dim == 64
+    assert train.metainfo['sequences'] == ['a'] and test.metainfo['sequences'] == ['b']

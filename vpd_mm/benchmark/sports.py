@@ -18,7 +18,7 @@ Output (the corpus layout of :mod:`vpd_mm.datasets.corpus`, plus ground truth):
 meta.json                  CorpusMeta(sport='mocap_sports', ...), extra: size, seed, spec, gt folder
 videos/<id>.mp4            mp4v, 25 fps by default
 tracks/<id>.json           ground-truth athlete box per frame (projected joints and figure mask, padded)
-gt_pose/<id>.npz           ground-truth 2D joints, same fields as pose/ (+ extras, see write_gt_pose)
+gt_pose/<id>.npz           ground-truth 2D joints, same fields as pose/ (+ extras: vpd_mm.benchmark.groundtruth)
 annotations/instances.json every instance's parameters, segments and split
 annotations/actions.json   one action per video, split by instance (written last: the corpus is complete)
 ```
@@ -183,7 +183,7 @@ class MocapSportsSpec:
 
 
 PRESETS: dict[str, MocapSportsSpec] = {
-    # 8 classes x 24 instances (16 train, 2 val, 6 test per class); about 18k frames of 160x160 at 25 fps
+    # 8 classes x 24 instances (16 train, 2 val, 6 test per class); 15,605 frames of 160x160 at 25 fps (seed 0)
     'default': MocapSportsSpec(),
     # for tests: 3 classes x 3 instances (one per split), short fillers, 128x128
     'tiny': MocapSportsSpec(classes=('jump', 'kick', 'spinkick'), instances_per_class=3, width=128,
@@ -242,8 +242,9 @@ def _filler(rng: np.random.Generator, choices: Sequence[str], seconds: float, sp
 def plan_instances(spec: MocapSportsSpec, seed: int = 0) -> list[Instance]:
     """Draw every instance of the corpus (no rendering).
 
-    Instance ``(class c, index i)`` uses its own generator seeded with ``(seed, c, i)``, so instances do not
-    depend on each other or on the number of instances. Splits: per class, a seeded permutation of the
+    Instance ``(class c, index i)`` uses its own generator seeded with ``(seed, c, i)`` (``c`` the class's
+    position in :data:`ACTION_CLASSES`), so instances do not depend on each other, on the number of instances
+    or on which other classes are chosen. Splits: per class, a seeded permutation of the
     indices gives ``test`` first, then ``val``, then ``train`` (:meth:`MocapSportsSpec.split_counts`). Video ids
     ``ms_0000 ...`` follow a seeded permutation of all instances, so an id says nothing about the class.
 
@@ -257,8 +258,9 @@ def plan_instances(spec: MocapSportsSpec, seed: int = 0) -> list[Instance]:
     total = n * len(spec.classes)
     ids = np.random.default_rng([seed, 9999]).permutation(total)
     instances = []
-    for c, name in enumerate(spec.classes):
+    for position, name in enumerate(spec.classes):
         cls = ACTION_CLASSES[name]
+        c = list(ACTION_CLASSES).index(name)
         order = np.random.default_rng([seed, 7777, c]).permutation(n)
         split_of = {int(i): ('test' if r < n_test else 'val' if r < n_test + n_val else 'train')
                     for r, i in enumerate(order)}
@@ -279,7 +281,7 @@ def plan_instances(spec: MocapSportsSpec, seed: int = 0) -> list[Instance]:
             camera = dict(yaw=float(rng.uniform(*spec.yaw)), elevation=float(rng.uniform(*spec.elevation)),
                           distance=float(rng.uniform(*spec.distance)), fov=float(rng.uniform(*spec.fov)))
             instances.append(Instance(
-                video_id=f'ms_{int(ids[c * n + i]):04d}', label=name, index=i, split=split_of[i],
+                video_id=f'ms_{int(ids[position * n + i]):04d}', label=name, index=i, split=split_of[i],
                 seed=[int(seed), c, i, 1], segments=[asdict(s) for s in segments], action_segment=1,
                 mirror=bool(rng.random() < spec.mirror_prob), camera=camera,
                 shutter=float(spec.shutters[int(rng.integers(len(spec.shutters)))]), num_frames=num_frames,
@@ -324,9 +326,10 @@ def _work(job: tuple[str, Instance, MocapSportsSpec]) -> tuple[str, int, float]:
     begin = time.perf_counter()
     try:
         frames, gt = render_instance(instance, spec, _WORKER['renderer'])
+        # the track last: Corpus.video_ids() (tracks/) then lists only complete videos
+        write_video(corpus.path('videos', instance.video_id + '.mp4'), frames, spec.fps)
         write_gt_pose(corpus, instance.video_id, gt)
         corpus.write_track(instance.video_id, Track(np.arange(len(frames), dtype=np.int32), gt.boxes))
-        write_video(corpus.path('videos', instance.video_id + '.mp4'), frames, spec.fps)
     except Exception as error:
         raise RuntimeError(f'{instance.video_id} ({instance.label} #{instance.index}): {error!r}') from error
     return instance.video_id, len(frames), time.perf_counter() - begin
@@ -337,8 +340,8 @@ def make_mocap_sports(root: str, spec: MocapSportsSpec | None = None, seed: int 
                       log: Callable[[str], None] | None = None) -> Corpus:
     """Generate (or finish generating) the ``mocap_sports`` corpus in ``root``.
 
-    ``meta.json`` and ``annotations/instances.json`` are written first; each video's ``gt_pose/``, ``tracks/``
-    and ``videos/`` files next (videos already complete are skipped, so a killed run resumes);
+    ``meta.json`` and ``annotations/instances.json`` are written first; each video's ``videos/``, ``gt_pose/``
+    and ``tracks/`` files next, the track last (videos already complete are skipped, so a killed run resumes);
     ``annotations/actions.json`` last. A folder generated with another seed or spec is refused.
 
     Args:

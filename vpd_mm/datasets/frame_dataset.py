@@ -14,8 +14,10 @@ Which frames reach the loss (paper section 3.3, spec sections 1.4 and 3.4). A fr
 5. with ``frames='actions'`` (Table 2b, "distilled on action video only"): t lies inside an annotated action.
 
 The eligible frames are split 80/20 into train/val with a fixed seed (``seed=0``; the reference splits without a
-seed, its bug 12). ``split_by='frame'`` (default) draws frames uniformly at random, as in the paper;
-``split_by='video'`` holds out whole videos (no near-duplicate neighbouring frames across the split).
+seed, its bug 12). ``split_by='frame'`` (default) draws frames uniformly at random, as in the paper; neighbouring
+frames are near-duplicates, so this validation loss measures fit more than generalisation to new videos.
+``split_by='video'`` holds out 20% of the videos instead (no near-duplicates across the split; use it when the
+corpus has many videos and an honest estimate matters).
 
 Memory. The index lives in numpy arrays, never in per-frame Python objects: per eligible frame one int32/int64
 row number (``rows``); per stored teacher row its frame number (int32); per video one offset. The targets are one
@@ -49,12 +51,12 @@ from torch.utils.data import Dataset, Sampler
 from .corpus import Corpus, CorpusFormatError
 from .crop_store import CropStore
 
-__all__ = ['VPDFrameDataset', 'ReplacementSampler', 'test_video_ids']
+__all__ = ['VPDFrameDataset', 'ReplacementSampler', 'videos_with_test_actions']
 
 SPLITS = ('train', 'val', 'all')
 
 
-def test_video_ids(corpus: Corpus) -> set[str]:
+def videos_with_test_actions(corpus: Corpus) -> set[str]:
     """Videos holding an action of split ``test`` (empty when the corpus has no ``annotations/actions.json``)."""
     if not osp.isfile(corpus.path('annotations', 'actions.json')):
         return set()
@@ -133,7 +135,7 @@ class VPDFrameDataset(Dataset):
         ids = sorted(set(self.corpus.video_ids()) | set(self.corpus.feature_ids('teacher', self.teacher)))
         if self.include_test:
             return ids
-        test = test_video_ids(self.corpus)
+        test = videos_with_test_actions(self.corpus)
         self.skipped['test_video'] += sum(1 for v in ids if v in test)
         return [v for v in ids if v not in test]
 

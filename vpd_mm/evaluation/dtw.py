@@ -41,6 +41,9 @@ _FAST = {'reassoc', 'contract', 'nsz', 'arcp'}
 # Squared costs below this fraction of |x|^2 + |y|^2 are recomputed as a direct sum of squares (the dot-product
 # formula loses relative precision there); above it the relative error of a cost is below about 1e-8.
 _RECOMPUTE_REL = 1e-6
+# Pairs a thread takes at a time (dynamic scheduling: a thread slowed down by other jobs on the machine does not
+# hold the others up, as numba's default equal split would).
+_CHUNK = 64
 # Pairs per call of the numba kernel when a progress bar is shown.
 _PAIRS_PER_CHUNK = 20000
 
@@ -60,7 +63,7 @@ def _finish_cost(dot: float, x_sq: float, y_sq: float, xf: np.ndarray, xi: int, 
     return math.sqrt(sq)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST, inline='always')
 def _cost_rows(xf: np.ndarray, x_sq: np.ndarray, xo: int, yf: np.ndarray, y_sq: np.ndarray, yo: int, r0: int,
                r1: int, j_lo: int, j_hi: int, cost: np.ndarray) -> None:
     """``cost[r, j]`` = Euclidean distance of frames ``xf[xo + r]`` and ``yf[yo + j]`` for r in [r0, r1), j in
@@ -109,7 +112,7 @@ def _p2_band(i: int, n1: int, m1: int) -> tuple[int, int]:
     return lo, hi
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _p2_costs(xf: np.ndarray, x_sq: np.ndarray, xo: int, n: int, yf: np.ndarray, y_sq: np.ndarray, yo: int,
               m: int) -> np.ndarray:
     """(n, m) frame costs of the cells a symmetricP2 recursion can read; the others are 0 (never read with a
@@ -180,12 +183,20 @@ def _dtw_p2(xf: np.ndarray, x_sq: np.ndarray, xo: int, n: int, yf: np.ndarray, y
     return g[n1, m1]
 
 
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _full_costs(xf: np.ndarray, x_sq: np.ndarray, xo: int, n: int, yf: np.ndarray, y_sq: np.ndarray, yo: int,
+                m: int) -> np.ndarray:
+    """(n, m) frame costs of x = ``xf[xo:xo+n]`` against y = ``yf[yo:yo+m]``."""
+    cost = np.empty((n, m))
+    _cost_rows(xf, x_sq, xo, yf, y_sq, yo, 0, n, 0, m - 1, cost)
+    return cost
+
+
 @numba.njit(cache=True, nogil=True)
 def _dtw_s2(xf: np.ndarray, x_sq: np.ndarray, xo: int, n: int, yf: np.ndarray, y_sq: np.ndarray, yo: int,
             m: int) -> float:
     """symmetric2 total cost of x = ``xf[xo:xo+n]`` against y = ``yf[yo:yo+m]`` (always finite)."""
-    cost = np.empty((n, m))
-    _cost_rows(xf, x_sq, xo, yf, y_sq, yo, 0, n, 0, m - 1, cost)
+    cost = _full_costs(xf, x_sq, xo, n, yf, y_sq, yo, m)
     row = np.empty(m)
     row[0] = cost[0, 0]
     for j in range(1, m):
@@ -290,7 +301,8 @@ def pairwise_dtw(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | 
     yf, y_sq, y_off, y_len = (xf, x_sq, x_off, x_len) if symmetric else _pack(gs)
     rows = np.arange(len(qs), dtype=np.int64)
     if not progress:
-        _dtw_pairs(xf, x_sq, x_off, x_len, rows, yf, y_sq, y_off, y_len, pattern, fallback, symmetric, out)
+        with numba.parallel_chunksize(_CHUNK):
+            _dtw_pairs(xf, x_sq, x_off, x_len, rows, yf, y_sq, y_off, y_len, pattern, fallback, symmetric, out)
     else:
         from tqdm import tqdm
         per_chunk = max(1, _PAIRS_PER_CHUNK // len(gs))
@@ -298,8 +310,9 @@ def pairwise_dtw(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | 
         with tqdm(total=total, desc='DTW pairs', unit='pair') as bar:
             for start in range(0, len(qs), per_chunk):
                 chunk = rows[start:start + per_chunk]
-                _dtw_pairs(xf, x_sq, x_off, x_len, chunk, yf, y_sq, y_off, y_len, pattern, fallback,
-                           symmetric, out)
+                with numba.parallel_chunksize(_CHUNK):
+                    _dtw_pairs(xf, x_sq, x_off, x_len, chunk, yf, y_sq, y_off, y_len, pattern, fallback,
+                               symmetric, out)
                 bar.update(sum(len(gs) - int(a) for a in chunk) if symmetric else len(chunk) * len(gs))
     if symmetric:
         lower = np.tril_indices(len(qs), -1)

@@ -152,8 +152,11 @@ def load_vipe_embedder(checkpoint: str, config: Optional[str] = None, device: Op
         cfg = Config.fromstring(text, file_format='.py')
     if cfg.model.get('type') != 'VIPEEmbedder':
         raise ValueError(f'{checkpoint}: the model is {cfg.model.get("type")!r}, not a VIPEEmbedder')
-    model = MODELS.build(cfg.model)
-    assert isinstance(model, VIPEEmbedder)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmaction'):  # VIPEEmbedder lives in mmaction's registry
+        model = MODELS.build(cfg.model)
+    if not isinstance(model, VIPEEmbedder):
+        raise ValueError(f'{checkpoint}: the config builds {type(model).__name__}, not a VIPEEmbedder')
     weights = state.get('state_dict', state)
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing:

@@ -97,8 +97,10 @@ def build_pose_model(config: Optional[str], checkpoint: str, device: Optional[st
                  f'no mmpose metafile lists weights for {path}')
         raise FileNotFoundError(f'{checkpoint}: checkpoint does not exist; {where} '
                                 '(download it and pass its local path with --checkpoint)')
+    from mmengine.registry import DefaultScope
     device = device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    return init_model(path, checkpoint=checkpoint, device=device)
+    with DefaultScope.overwrite_default_scope('mmpose'):  # init_model switches scopes; keep the caller's
+        return init_model(path, checkpoint=checkpoint, device=device)
 
 
 def estimate_poses(model: Any, frames: Sequence[np.ndarray], boxes_xyxy: np.ndarray) -> tuple[np.ndarray,
@@ -115,22 +117,22 @@ def estimate_poses(model: Any, frames: Sequence[np.ndarray], boxes_xyxy: np.ndar
     """
     import torch
     from mmengine.dataset import Compose, pseudo_collate
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
 
     if len(frames) == 0:
         return np.zeros((0, 17, 2), np.float32), np.zeros((0, 17), np.float32)
-    init_default_scope(model.cfg.get('default_scope', 'mmpose'))
-    pipeline = getattr(model, '_vpd_test_pipeline', None)
-    if pipeline is None:
-        pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
-        model._vpd_test_pipeline = pipeline
-    data = []
-    for frame, box in zip(frames, np.asarray(boxes_xyxy, dtype=np.float32)):
-        info = dict(img=frame, bbox=box[None], bbox_score=np.ones(1, dtype=np.float32))
-        info.update(model.dataset_meta)
-        data.append(pipeline(info))
-    with torch.no_grad():
-        results = model.test_step(pseudo_collate(data))
+    with DefaultScope.overwrite_default_scope(model.cfg.get('default_scope', 'mmpose')):
+        pipeline = getattr(model, '_vpd_test_pipeline', None)
+        if pipeline is None:
+            pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
+            model._vpd_test_pipeline = pipeline
+        data = []
+        for frame, box in zip(frames, np.asarray(boxes_xyxy, dtype=np.float32)):
+            info = dict(img=frame, bbox=box[None], bbox_score=np.ones(1, dtype=np.float32))
+            info.update(model.dataset_meta)
+            data.append(pipeline(info))
+        with torch.no_grad():
+            results = model.test_step(pseudo_collate(data))
     keypoints = np.stack([r.pred_instances.keypoints[0] for r in results]).astype(np.float32)
     scores = np.stack([r.pred_instances.keypoint_scores[0] for r in results]).astype(np.float32)
     if keypoints.shape[1] != 17:

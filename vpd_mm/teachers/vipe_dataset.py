@@ -14,6 +14,13 @@ every ``*.npz`` in the folder.
   ``{pose2d: (2, 26) normalised 2D joints of the same views, seq: (), frame: ()}``.
 
 Use them with ``collate_fn=dict(type='default_collate')``.
+
+Differences from the reference: every view is synthetic (the reference also uses real detector outputs on the
+datasets' own camera views, which need per-dataset 2D files); sequences are drawn equally often (the reference's
+AMASS sample weights are computed but never used, ``reference_vpd.md`` 10.3 bug 8, so this is its actual
+behaviour); a failed negative is a zero input with ``neg_valid = 0`` that is counted in ``neg_failures`` (the
+reference's NBA2K fallback would crash, bug 8); the 3D regression target is :func:`pose3d_descriptor` (bone and
+"up" directions in a body frame) instead of per-dataset bone offsets in a yaw-canonicalised frame.
 """
 from __future__ import annotations
 

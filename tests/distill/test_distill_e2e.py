@@ -1,0 +1,233 @@
+"""End to end on the tiny corpus: training through tools/train.py (kill, resume, best checkpoint, 2-process gloo),
+the student learning the teacher, and tools/extract_features.py."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, run_python
+
+from .conftest import ONE_THREAD, single_thread_env
+
+SYNTHETIC = osp.join(REPO, 'configs', 'vpd', '2d_vpd_synthetic.py')
+FX35 = osp.join(REPO, 'configs', 'vpd', 'vi_vpd_fx35.py')
+
+
+def tiny_options(root: str) -> list[str]:
+    """Point vi_vpd_fx35.py (ResNet-34, 128 x 128, d = 64) at the tiny corpus with CPU-sized epochs."""
+    return ['--cfg-options', f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}', 'train_dataloader.batch_size=4',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+            'train_dataloader.sampler.num_samples=8', 'val_dataloader.batch_size=8', 'val_dataloader.num_workers=0',
+            'val_dataloader.persistent_workers=False', 'val_dataloader.dataset.max_frames=8',
+            'default_hooks.logger.interval=1']
+
+
+def _last_epoch(work_dir: str) -> int:
+    path = osp.join(work_dir, 'last_checkpoint')
+    if not osp.exists(path):
+        return 0
+    with open(path) as f:
+        name = osp.basename(f.read().strip())
+    return int(name[len('epoch_'):-len('.pth')])
+
+
+def _val_records(work_dir: str) -> list[dict]:
+    records = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            records += [r for r in map(json.loads, f) if 'val/loss' in r]
+    return records
+
+
+@pytest.mark.slow
+def test_fx35_config_trains_is_killed_resumes_and_keeps_the_best(distill_corpus, tmp_path):
+    work_dir = str(tmp_path / 'work')
+    options = tiny_options(distill_corpus.root)
+    process = subprocess.Popen([sys.executable, 'tools/train.py', FX35, '--work-dir', work_dir, *options,
+                                'train_cfg.max_epochs=1000'], cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=single_thread_env())
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and _last_epoch(work_dir) < 2:
+            time.sleep(0.2)
+            assert process.poll() is None, 'training died before saving two epochs'
+    finally:
+        process.send_signal(signal.SIGKILL)  # no clean-up
+        process.wait()
+    killed_at = _last_epoch(work_dir)
+    assert killed_at >= 2
+    target = killed_at + 1
+    result = run_python(['tools/train.py', FX35, '--work-dir', work_dir, '--resume', *options,
+                         f'train_cfg.max_epochs={target}'], env=ONE_THREAD)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert f'resumed epoch: {killed_at}' in log
+    assert f'Epoch(train) [{target}][1/2]' in log and f'Epoch(train) [{killed_at}][' not in log
+    assert 'Epoch(val) [%d][1/1]' % target in log
+    assert _last_epoch(work_dir) == target
+    best = glob.glob(osp.join(work_dir, 'best_val_loss_ma5_epoch_*.pth'))
+    assert len(best) == 1  # the best checkpoint is kept, older bests removed
+    records = _val_records(work_dir)
+    assert records and all('val/loss_ma5' in r for r in records)
+    best_epoch = int(best[0].split('_')[-1][:-len('.pth')])
+    assert 1 <= best_epoch <= target
+
+
+@pytest.mark.slow
+def test_fx35_config_two_process_gloo(distill_corpus, tmp_path):
+    env = dict(single_thread_env(), PYTHON=sys.executable, PORT='29541')
+    cmd = ['bash', 'tools/dist_train.sh', FX35, '2', '--work-dir', str(tmp_path), *tiny_options(distill_corpus.root),
+           'train_cfg.max_epochs=1', 'env_cfg.dist_cfg.backend=gloo']
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert 'Distributed training: True' in log
+    assert 'Epoch(train) [1][1/1]' in log  # 8 frames per epoch, 4 per rank: one batch of 4 on each rank
+    assert 'Epoch(val) [1][1/1]' in log and 'val/loss_ma5' in log
+    assert sorted(p.name for p in tmp_path.glob('epoch_*.pth')) == ['epoch_1.pth']  # saved once, by rank 0
+    assert len(list(tmp_path.glob('best_val_loss_ma5_epoch_1.pth'))) == 1
+
+
+@pytest.fixture(scope='module')
+def trained_synthetic(distill_corpus, tmp_path_factory):
+    """2d_vpd_synthetic.py trained in this process for 20 short epochs (160 steps of 8 frames).
+
+    To fit the CPU budget of the suite, the training frames go through the validation pipeline (no augmentation)
+    and the learning rate is 1e-3 with cosine decay; everything else is the config's.
+    """
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cfg = Config.fromfile(SYNTHETIC)
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = distill_corpus.root
+    cfg.train_dataloader.dataset.pipeline = cfg.val_dataloader.dataset.pipeline
+    cfg.train_dataloader.batch_size = 8
+    cfg.train_cfg.max_epochs = 20
+    cfg.optim_wrapper.optimizer.lr = 1e-3
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', T_max=20, by_epoch=True, convert_to_iter_based=True)]
+    cfg.work_dir = str(tmp_path_factory.mktemp('synthetic_work'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    torch.set_num_threads(before)
+    return cfg, runner
+
+
+def _targets(dataset) -> np.ndarray:
+    """(N, 2d) [p_t, p_t - p_{t-1}] (original rows) of every frame of a dataset, from its target table."""
+    rows = dataset.rows
+    pose = dataset.table_feats[rows, 0]
+    return np.concatenate([pose, pose - dataset.table_feats[rows - 1, 0]], axis=1)
+
+
+@pytest.mark.slow
+def test_student_learns_well_below_the_mean_target(trained_synthetic, one_thread):
+    from mmaction.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    cfg, runner = trained_synthetic
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    val = DATASETS.build(cfg.val_dataloader.dataset)
+    val_targets = _targets(val)
+    mean_target = _targets(train).mean(axis=0)  # the best constant a student could learn from the train frames
+    baseline = float(((val_targets - mean_target) ** 2).sum(axis=1).mean())
+    model = runner.model.eval()
+    with torch.no_grad():
+        batch = model.data_preprocessor(pseudo_collate([val[i] for i in range(len(val))]), False)
+        pred = model.head(model(batch['inputs'], mode='tensor')).numpy()
+    student = float(((pred - val_targets) ** 2).sum(axis=1).mean())
+    print(f'val loss: student {student:.4f}, mean target {baseline:.4f}, ratio {student / baseline:.3f}')
+    assert student < 0.6 * baseline
+    assert _val_records(cfg.work_dir)[-1]['val/loss'] == pytest.approx(student, rel=1e-3)  # the metric agrees
+
+
+@pytest.mark.slow
+def test_best_checkpoint_is_the_lowest_five_epoch_average(trained_synthetic):
+    cfg, _ = trained_synthetic
+    records = _val_records(cfg.work_dir)
+    losses = [r['val/loss'] for r in records]
+    averages = [np.mean(losses[max(0, i - 4):i + 1]) for i in range(len(losses))]
+    assert len(losses) == 20
+    assert [r['val/loss_ma5'] for r in records] == pytest.approx(averages)
+    best = glob.glob(osp.join(cfg.work_dir, 'best_val_loss_ma5_epoch_*.pth'))
+    assert [osp.basename(p) for p in best] == [f'best_val_loss_ma5_epoch_{int(np.argmin(averages)) + 1}.pth']
+
+
+@pytest.mark.slow
+def test_extract_features_tool(trained_synthetic, distill_corpus, tmp_path, one_thread):
+    import shutil
+
+    from mmaction.registry import DATASETS
+    from vpd_mm.datasets import Corpus
+    from vpd_mm.datasets.transforms import MirrorCropAndTarget
+    cfg, _ = trained_synthetic
+    checkpoint = glob.glob(osp.join(cfg.work_dir, 'best_val_loss_ma5_epoch_*.pth'))[0]
+    corpus = Corpus(str(tmp_path / 'corpus'))
+    shutil.copytree(distill_corpus.root, corpus.root)
+    options = ['--cfg-options', f'test_dataloader.dataset.data_root={corpus.root}']
+    args = ['tools/extract_features.py', SYNTHETIC, checkpoint, '--corpus', corpus.root, '--name', '2d_vpd',
+            '--batch-size', '32', *options]
+    result = run_python(args, env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'wrote 9 videos (450 frames, d = 26, original + mirrored), skipped 0 complete, 0 failed' in result.stdout
+    assert corpus.feature_ids('features', '2d_vpd') == [f'tiny_{i:03d}' for i in range(9)]
+    track = corpus.read_features('features', '2d_vpd', 'tiny_004')
+    teacher = corpus.read_features('teacher', 'pose2d', 'tiny_004')
+    assert track.feats.shape == (50, 2, 26) and np.array_equal(track.frames, np.arange(50))
+    assert np.array_equal(track.scores, teacher.scores)  # the teacher's scores are carried over
+
+    # the file holds F(x) of the trained student for the original and the mirrored frame (D is not used)
+    from mmaction.registry import MODELS
+    from mmengine.runner import load_checkpoint
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    model.eval()
+    val = DATASETS.build(dict(cfg.test_dataloader.dataset, data_root=corpus.root, split='all',
+                              include_test=True))
+    index = val.frame_keys().index(('tiny_004', 20))
+    info = val.get_data_info(index)
+    mirrored = val.pipeline.transforms[-1](MirrorCropAndTarget(prob=1.0)(val.pipeline.transforms[0](dict(info))))
+    plain = val[index]
+    with torch.no_grad():
+        inputs = model.data_preprocessor(dict(inputs=[plain['inputs'], mirrored['inputs']], data_samples=None),
+                                         False)['inputs']
+        expected = model(inputs, mode='tensor').numpy()
+    assert np.allclose(track.feats[20], expected, atol=1e-4)
+
+    # a killed run resumes: complete files are skipped, missing ones written, temporary leftovers ignored
+    for video_id in ('tiny_001', 'tiny_007'):
+        os.remove(corpus.feature_path('features', '2d_vpd', video_id))
+    open(corpus.path('features', '2d_vpd', '.tiny_001.npz.abcd.tmp'), 'wb').write(b'partial')
+    result = run_python(args, env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'wrote 2 videos (100 frames' in result.stdout and 'skipped 7 complete' in result.stdout
+
+    # bad input: one-line errors naming the file
+    missing = run_python(['tools/extract_features.py', SYNTHETIC, str(tmp_path / 'nope.pth'), '--corpus',
+                          corpus.root, '--name', 'x'])
+    assert missing.returncode != 0 and missing.stderr.strip() == f'error: checkpoint {tmp_path / "nope.pth"} ' \
+                                                                  'does not exist'
+    shutil.rmtree(corpus.path('flow', 'tiny_003'))
+    broken = run_python(['tools/extract_features.py', SYNTHETIC, checkpoint, '--corpus', corpus.root, '--name',
+                         'again', *options], env=ONE_THREAD)
+    assert broken.returncode != 0
+    assert broken.stderr.strip().splitlines()[-1] == \
+        f'error: {corpus.path("flow", "tiny_003")}: folder: no complete flow (the student uses flow)'
+    assert len(corpus.feature_ids('features', 'again')) == 8  # the other videos are done
+
+
+def test_tools_help():
+    for tool in ('tools/extract_features.py', 'benchmarks/distill_throughput.py'):
+        result = run_python([tool, '--help'], timeout=120)
+        assert result.returncode == 0 and 'usage:' in result.stdout, result.stderr

@@ -1,0 +1,67 @@
+"""Student features: F of a trained VPD student over every frame of a corpus, original and mirrored.
+
+Writes ``<corpus>/features/<NAME>/<video_id>.npz`` in the teacher's format (frames (T,), feats (T, 2, d),
+scores (T,) = the teacher's score or NaN). Videos already written are skipped, so a killed run resumes.
+
+Example:
+    python tools/extract_features.py configs/vpd/vi_vpd_fx35.py work_dirs/vi_vpd_fx35/best_val_loss_ma5_epoch_412.pth \
+        --corpus data/fx35 --name vi_vpd
+"""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Extract VPD student features (original + mirrored) for every '
+                                     'frame with a crop into <corpus>/features/<name>/.')
+    parser.add_argument('config', help='the distillation config the checkpoint was trained with')
+    parser.add_argument('checkpoint', help='the checkpoint, e.g. work_dirs/<config>/best_val_loss_ma5_epoch_N.pth')
+    parser.add_argument('--corpus', required=True, help='corpus folder (with crops/ and flow/)')
+    parser.add_argument('--name', required=True, help='feature name, e.g. vi_vpd or 2d_vpd')
+    parser.add_argument('--videos', nargs='+', help='only these video ids (default: every video with crops)')
+    parser.add_argument('--batch-size', type=int, default=250, help='frames per forward pass (default 250)')
+    parser.add_argument('--workers', type=int, default=0, help='dataloader workers decoding crops (default 0)')
+    parser.add_argument('--device', help='torch device (default: cuda when available, else cpu)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='override config settings, key=value pairs (as tools/train.py)')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise SystemExit(f'error: {what} {path} does not exist')
+    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
+        raise SystemExit(f'error: {args.corpus}: not a corpus folder (no meta.json)')
+    if args.batch_size < 1:
+        raise SystemExit(f'error: --batch-size must be positive, got {args.batch_size}')
+    import vpd_mm  # noqa: F401  (stack fixes and registration)
+    from mmengine.config import Config, DictAction
+
+    from vpd_mm.datasets import CorpusFormatError
+    from vpd_mm.engine import StudentExtractor
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        parsed = argparse.Namespace()
+        DictAction(option_strings=[], dest='options')(None, parsed, args.cfg_options)
+        cfg.merge_from_dict(parsed.options)
+    try:
+        extractor = StudentExtractor(cfg, args.checkpoint, device=args.device, batch_size=args.batch_size,
+                                     num_workers=args.workers)
+        counts = extractor.run(args.corpus, args.name, video_ids=args.videos)
+    except (ValueError, KeyError, CorpusFormatError, RuntimeError) as error:
+        raise SystemExit(f'error: {error}') from None
+    print(f'features/{args.name}: wrote {counts["written"]} videos ({counts["frames"]} frames, d = '
+          f'{extractor.dim}, original + mirrored), skipped {counts["skipped"]} complete, {counts["errors"]} failed')
+    if counts['errors']:
+        raise SystemExit('error: ' + '; '.join(counts['failed']))
+
+
+if __name__ == '__main__':
+    main()

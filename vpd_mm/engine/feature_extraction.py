@@ -1,0 +1,213 @@
+"""Student features: F over every frame with a crop, original and mirrored, into ``features/<name>/<video>.npz``.
+
+Only the student F is kept from a distillation checkpoint (its ``backbone.*`` weights); the decoder D is discarded,
+as in the paper. Each frame is read with the config's test pipeline (the same loading and packing as validation, so
+the same input size and channels), and mirrored with :class:`~vpd_mm.datasets.transforms.MirrorCropAndTarget`
+(image and flow mirrored, flow-x negated), so row 1 of the output is F of the mirrored frame, the counterpart of the
+teacher's mirrored row. Fixes of the reference's ``apply_vpd_model.py``: it reads a config key that training never
+writes (``embed_time``, its bug 9) — here everything comes from the training config itself; and with ``--jitter``
+and flipping together it appends the jittered mirrored images to the wrong list (its bug 10) — here there is no
+test-time jitter, and the original and mirrored inputs of each frame are kept in two aligned halves of one batch.
+
+Output format: the teacher's (:class:`~vpd_mm.datasets.corpus.FeatureTrack`): ``frames`` (T,), ``feats`` (T, 2, d),
+``scores`` (T,) = the teacher's score of the frame where the teacher file has it, else NaN. Each video is written
+atomically, so a video whose file exists is complete and is skipped: a killed run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os.path as osp
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from mmaction.registry import MODELS, TRANSFORMS
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import _load_checkpoint
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from ..datasets.corpus import Corpus, CorpusFormatError, FeatureTrack
+from ..datasets.crop_store import CropStore
+from ..datasets.transforms import MirrorCropAndTarget
+
+__all__ = ['load_student', 'StudentExtractor', 'extract_features']
+
+
+def load_student(cfg: Config, checkpoint: str, device: str | torch.device = 'cpu') -> tuple[torch.nn.Module,
+                                                                                           torch.nn.Module]:
+    """Build the student F and the data preprocessor of a distillation config and load F's trained weights.
+
+    Args:
+        cfg (Config): the training config (``model.backbone``, ``model.data_preprocessor``).
+        checkpoint (str): an mmengine checkpoint of that config (``state_dict`` with ``backbone.*`` keys).
+        device (str | torch.device): where to put them.
+
+    Returns:
+        tuple[nn.Module, nn.Module]: (student in eval mode, data preprocessor).
+
+    Raises:
+        FileNotFoundError: no checkpoint file.
+        ValueError: the checkpoint holds no student weights matching the config (the message names the file).
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'{checkpoint}: checkpoint does not exist')
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    backbone_cfg = copy.deepcopy(cfg.model.backbone)
+    backbone_cfg['pretrained'] = None  # the trained weights replace any initialisation
+    student = MODELS.build(backbone_cfg)
+    preprocessor = MODELS.build(copy.deepcopy(cfg.model.get('data_preprocessor',
+                                                            dict(type='ActionDataPreprocessor'))))
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state) if isinstance(state, dict) else state
+    weights = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
+    if not weights:
+        raise ValueError(f'{checkpoint}: no backbone.* weights (is it a checkpoint of a configs/vpd config?)')
+    result = student.load_state_dict(weights, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ValueError(f'{checkpoint}: student weights do not match the config (missing '
+                         f'{result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})')
+    return student.to(device).eval(), preprocessor.to(device)
+
+
+class _VideoFrames(Dataset):
+    """(original, mirrored) input tensors of the frames of one video, through the config's test pipeline."""
+
+    def __init__(self, root: str, video_id: str, frames: np.ndarray, with_flow: bool, pipeline: Sequence[dict]):
+        self.root, self.video_id, self.frames, self.with_flow = root, video_id, frames, with_flow
+        self.load = Compose(list(pipeline[:-1]))
+        self.pack = TRANSFORMS.build(pipeline[-1])
+        self.mirror = MirrorCropAndTarget(prob=1.0)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        results = self.load(dict(corpus_root=self.root, video_id=self.video_id, frame=int(self.frames[index]),
+                                 with_flow=self.with_flow))
+        mirrored = self.mirror(dict(results))
+        return self.pack(results)['inputs'], self.pack(mirrored)['inputs']
+
+
+class StudentExtractor:
+    """F of a trained student over the frames of corpus videos.
+
+    Args:
+        config (str | Config): the distillation config the checkpoint was trained with.
+        checkpoint (str): the checkpoint (e.g. ``best_val_loss_ma5_epoch_N.pth``).
+        device (str, optional): default ``'cuda'`` when available, else ``'cpu'``.
+        batch_size (int): frames per forward pass (each frame counts twice: original and mirrored). Default 250.
+        num_workers (int): dataloader workers decoding crops. Default 0.
+    """
+
+    def __init__(self, config: str | Config, checkpoint: str, device: str | None = None, batch_size: int = 250,
+                 num_workers: int = 0) -> None:
+        self.cfg = Config.fromfile(config) if isinstance(config, str) else config
+        self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.student, self.preprocessor = load_student(self.cfg, checkpoint, self.device)
+        dataset_cfg = self.cfg.test_dataloader.dataset
+        self.teacher = dataset_cfg.teacher
+        self.with_flow = bool(dataset_cfg.get('with_flow', True))
+        self.pipeline = list(dataset_cfg.pipeline)
+        if self.pipeline[-1]['type'] != 'PackDistillInputs':
+            raise ValueError(f'the test pipeline must end with PackDistillInputs, got {self.pipeline[-1]["type"]}')
+        self.batch_size, self.num_workers = batch_size, num_workers
+
+    @property
+    def dim(self) -> int:
+        """Feature dimension d."""
+        return int(self.student.out_dim)
+
+    def video_frames(self, store: CropStore, video_id: str) -> tuple[np.ndarray, int]:
+        """Frames of ``video_id`` with a crop (and flow when the student uses it), and how many lack flow."""
+        frames = store.crop_frames(video_id)
+        if not self.with_flow:
+            return frames, 0
+        if not store.has_flow(video_id):
+            raise CorpusFormatError(store.flow_dir(video_id), 'folder', 'no complete flow (the student uses flow)')
+        keep = np.isin(frames, store.flow_frames(video_id))
+        return frames[keep], int((~keep).sum())
+
+    @torch.no_grad()
+    def video_features(self, root: str, video_id: str, frames: np.ndarray) -> np.ndarray:
+        """F of the given frames of one video.
+
+        Returns:
+            np.ndarray: (T, 2, d) float32, ``[:, 0]`` the original frames and ``[:, 1]`` the mirrored ones.
+        """
+        loader = DataLoader(_VideoFrames(root, video_id, frames, self.with_flow, self.pipeline),
+                            batch_size=self.batch_size, num_workers=self.num_workers, shuffle=False)
+        out = np.zeros((len(frames), 2, self.dim), dtype=np.float32)
+        start = 0
+        for original, mirrored in loader:
+            n = len(original)
+            batch = self.preprocessor(dict(inputs=list(original) + list(mirrored), data_samples=None), False)
+            feats = self.student(batch['inputs']).float().cpu().numpy()
+            out[start:start + n, 0], out[start:start + n, 1] = feats[:n], feats[n:]
+            start += n
+        return out
+
+    def teacher_scores(self, corpus: Corpus, video_id: str, frames: np.ndarray) -> np.ndarray:
+        """The teacher's score of each frame where its file has the frame, else NaN."""
+        scores = np.full(len(frames), np.nan, dtype=np.float32)
+        if osp.isfile(corpus.feature_path('teacher', self.teacher, video_id)):
+            track = corpus.read_features('teacher', self.teacher, video_id)
+            index = np.searchsorted(track.frames, frames)
+            found = (index < len(track.frames)) & (track.frames[np.minimum(index, len(track.frames) - 1)] == frames)
+            scores[found] = track.scores[index[found]]
+        return scores
+
+    def run(self, corpus_root: str, name: str, video_ids: Sequence[str] | None = None,
+            progress: bool = True) -> dict[str, Any]:
+        """Write ``features/<name>/<video>.npz`` for every video with crops; complete videos are skipped.
+
+        Args:
+            corpus_root (str): the corpus.
+            name (str): feature name, e.g. ``'vi_vpd'``.
+            video_ids (Sequence[str], optional): videos to process (default: every video with crops).
+            progress (bool): show a tqdm progress bar.
+
+        Returns:
+            dict: ``written``, ``skipped`` (already complete), ``errors`` (videos that failed, each logged),
+            ``frames`` (frames written), ``no_flow`` (frames without flow, left out), ``failed`` (messages).
+        """
+        corpus, store = Corpus(corpus_root), CropStore(corpus_root)
+        ids = list(video_ids) if video_ids is not None else store.crop_ids()
+        counts: dict[str, Any] = dict(written=0, skipped=0, errors=0, frames=0, no_flow=0, failed=[])
+        bar = tqdm(ids, desc=f'features/{name}', unit='video', disable=not progress)
+        for video_id in bar:
+            if osp.isfile(corpus.feature_path('features', name, video_id)):
+                counts['skipped'] += 1
+                continue
+            try:
+                if not store.has_crops(video_id):
+                    raise CorpusFormatError(store.crop_dir(video_id), 'folder', 'no complete crops')
+                frames, no_flow = self.video_frames(store, video_id)
+                feats = self.video_features(corpus_root, video_id, frames)
+            except CorpusFormatError as error:
+                counts['errors'] += 1
+                counts['failed'].append(str(error))
+                print_log(f'features of {video_id} failed: {error}', logger='current', level=logging.ERROR)
+                continue
+            if no_flow:
+                print_log(f'{video_id}: {no_flow} frames with a crop but no flow are left out', logger='current',
+                          level=logging.WARNING)
+            corpus.write_features('features', name, video_id,
+                                  FeatureTrack(frames, feats, self.teacher_scores(corpus, video_id, frames)))
+            counts['written'] += 1
+            counts['frames'] += len(frames)
+            counts['no_flow'] += no_flow
+            bar.set_postfix(frames=counts['frames'], errors=counts['errors'])
+        return counts
+
+
+def extract_features(config: str | Config, checkpoint: str, corpus_root: str, name: str,
+                     video_ids: Sequence[str] | None = None, device: str | None = None, batch_size: int = 250,
+                     num_workers: int = 0, progress: bool = True) -> dict[str, Any]:
+    """Shortcut: ``StudentExtractor(config, checkpoint, ...).run(corpus_root, name, video_ids)``."""
+    extractor = StudentExtractor(config, checkpoint, device=device, batch_size=batch_size, num_workers=num_workers)
+    return extractor.run(corpus_root, name, video_ids=video_ids, progress=progress)
