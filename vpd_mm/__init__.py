@@ -8,6 +8,6 @@ from . import compat
 
 compat.apply()
 
-from . import datasets, evaluation, models, teachers  # noqa: E402,F401  (registration)
+from . import datasets, engine, evaluation, models, teachers  # noqa: E402,F401  (registration)
 
 __version__ = '0.1.0'

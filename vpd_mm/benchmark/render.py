@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import os.path as osp
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ _THICK_BOXES = {'chest': (0.75, 1.15, 1.25), 'root': (0.7, 0.62, 1.0)}
 @contextlib.contextmanager
 def _quiet_stdio():
     """Silence C-level stdout/stderr (pybullet prints URDF warnings and its build time there)."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
     saved = [os.dup(1), os.dup(2)]
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
@@ -391,8 +394,8 @@ class Background:
         return Background(ground, scale, wall, float(rng.uniform(8.0, 12.0)), float(rng.uniform(10.0, 16.0)),
                           np.asarray(origin, dtype=np.float64), float(rng.uniform(0.8, 1.15)))
 
-    def draw(self, camera: Camera, matrix: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """The background seen by ``camera`` aimed at ``target``: (H, W, 3) float32 RGB in [0, 255]."""
+    def draw(self, camera: Camera, matrix: np.ndarray) -> np.ndarray:
+        """The background seen by ``camera`` with its :meth:`Camera.matrix` ``matrix``: (H, W, 3) float32 RGB."""
         w, h = camera.width, camera.height
         # Ground: texel (i, j) -> world (x0 + i*s, 0, z0 + j*s) -> pixels.
         s = self.ground_scale
@@ -435,8 +438,8 @@ def _shadow_mask(matrix: np.ndarray, centre: np.ndarray, radius: float, width: i
 class Renderer:
     """One pybullet DIRECT client holding the thick humanoid; poses it, computes joints and renders.
 
-    Args:
-        workdir (str, optional): folder for the URDF and face textures (a fresh temporary folder if None).
+    Files it needs (the URDF, face textures) are written to temporary folders removed right after pybullet has
+    loaded them.
 
     Example:
         >>> r = Renderer()
@@ -444,28 +447,23 @@ class Renderer:
         >>> r.set_pose(clip.pose_at(0.5)); joints = r.keypoints3d()
     """
 
-    def __init__(self, workdir: str | None = None) -> None:
+    def __init__(self) -> None:
         p, _ = _import_pybullet()
         self._p = p
-        self._own_dir = workdir is None
-        self.workdir = workdir or tempfile.mkdtemp(prefix='vpd_render_')
         self.client = p.connect(p.DIRECT)
-        urdf = thick_humanoid_urdf(self.workdir)
-        with _quiet_stdio():
-            self.body = p.loadURDF(urdf, [0, 0, 0], globalScaling=SCALE, useFixedBase=True,
-                                   flags=p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.client)
-        self._texture_count = 0
+        with tempfile.TemporaryDirectory(prefix='vpd_render_') as folder:
+            urdf = thick_humanoid_urdf(folder)
+            with _quiet_stdio():
+                self.body = p.loadURDF(urdf, [0, 0, 0], globalScaling=SCALE, useFixedBase=True,
+                                       flags=p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.client)
         self.light = dict(lightDirection=[1.0, 2.0, 1.0], lightAmbientCoeff=0.55, lightDiffuseCoeff=0.55,
                           lightSpecularCoeff=0.05)
 
     def close(self) -> None:
-        """Disconnect the pybullet client (and remove the temporary folder it created)."""
+        """Disconnect the pybullet client."""
         if self.client is not None:
             self._p.disconnect(physicsClientId=self.client)
             self.client = None
-        if self._own_dir:
-            import shutil
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> 'Renderer':
         return self
@@ -480,17 +478,16 @@ class Renderer:
         for link, colour in appearance.link_colours().items():
             p.changeVisualShape(self.body, link, rgbaColor=[*colour, 1.0], physicsClientId=self.client)
         texture = face_texture(appearance.skin, appearance.hair)
-        self._texture_count += 1
-        path = osp.join(self.workdir, f'face_{self._texture_count}.png')
         ok, encoded = cv2.imencode('.png', cv2.cvtColor(texture, cv2.COLOR_RGB2BGR))
         if not ok:
             raise RuntimeError('cannot encode the face texture')
-        atomic_write_bytes(path, lambda f: f.write(encoded.tobytes()))
-        with _quiet_stdio():
-            tex = p.loadTexture(path, physicsClientId=self.client)
-        os.remove(path)
+        with tempfile.TemporaryDirectory(prefix='vpd_face_') as folder:
+            path = osp.join(folder, 'face.png')
+            atomic_write_bytes(path, lambda f: f.write(encoded.tobytes()))
+            with _quiet_stdio():
+                tex = p.loadTexture(path, physicsClientId=self.client)
         if tex < 0:
-            raise RuntimeError(f'pybullet could not load the face texture {path}')
+            raise RuntimeError('pybullet could not load the face texture')
         p.changeVisualShape(self.body, LINK['neck'], textureUniqueId=tex, physicsClientId=self.client)
         if light_direction is not None:
             self.light['lightDirection'] = [float(v) for v in light_direction]
@@ -559,7 +556,7 @@ class Renderer:
                       background: Background) -> np.ndarray:
         """Background and the athlete's soft contact shadow: (H, W, 3) float32 RGB."""
         matrix = camera.matrix(target)
-        image = background.draw(camera, matrix, target)
+        image = background.draw(camera, matrix)
         shadow = _shadow_mask(matrix, pose.root_pos[[0, 2]], 0.38, camera.width, camera.height)
         fade = float(np.exp(-max(0.0, pose.root_pos[1] - 0.9) / 0.4))
         image *= (1.0 - 0.45 * fade * shadow)[..., None]
