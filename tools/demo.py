@@ -1,11 +1,16 @@
-"""`make demo`: run every pipeline stage that exists, end to end, on the tiny synthetic corpus, and say what ran.
+"""`make demo`: VPD's central claim tested end to end on the embedded benchmark ``mocap_sports``.
 
-Stages today (the VPD stages are added as they land, see README "Pipeline"):
-  1. generate the synthetic corpus            tools/data/make_synthetic_corpus.py
-  2. 2D-joint teacher features (d = 26)       vpd_mm.pose.pose2d_feature -> teacher/pose2d/
-  3. export poses to mmaction2's PoseDataset  tools/data/export_pose_dataset.py
-  4. train ST-GCN on them                     tools/train.py configs/baselines/stgcn_coco2d_synthetic.py
-  5. test the trained checkpoint              tools/test.py ... epoch_N.pth
+Athletes performing real motion capture (pybullet's DeepMimic clips) are rendered into uncut routine videos with
+motion blur; an off-the-shelf pose estimator (MediaPipe Pose) is the teacher. The demo then extracts crops and
+optical flow, computes the two teachers (normalised 2D joints; VIPE*, trained here on the clips that are never an
+action class), distils a 2D-VPD and a VI-VPD student (a CPU-sized recipe, configs/vpd/*_mocap_sports.py),
+extracts their features and runs the few-shot protocol (BiGRU and DTW nearest neighbours) on the four feature
+sets. It prints the table in the paper's layout, saves the Figure-3-style plot and a JSON of every number, the
+teacher's PCK on sharp/blurred and slow/fast frames, the decoder's joint error against the teacher's on fast
+blurred frames of held-out instances, and the wall time of every stage.
+
+Every stage is resumable: re-running reuses finished stages (``<out>/stages.json``) and finished files.
+``--preset tiny`` runs a miniature of the same pipeline in about a minute (used by the tests).
 """
 from __future__ import annotations
 
@@ -13,97 +18,343 @@ import argparse
 import json
 import os
 import os.path as osp
-import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from typing import Any, Callable
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
-CONFIG = 'configs/baselines/stgcn_coco2d_synthetic.py'
+
+FEATURE_SETS = (  # (corpus folder, paper's name, dimension)
+    ('teacher/pose2d', 'Normalized 2D joints', 26),
+    ('teacher/vipe', 'VIPE*', 64),
+    ('features/2d_vpd', '2D-VPD', 26),
+    ('features/vi_vpd', 'VI-VPD', 64),
+)
+PRESETS: dict[str, dict[str, Any]] = {
+    # the benchmark's default corpus (8 classes x 24 instances), k in {2, 4, 8, 16}, 3 trials
+    'default': dict(corpus_preset='default', instances=None, ks=(2, 4, 8, 16), trials=3, vipe_epochs=6,
+                    distill_epochs=6, distill_frames=1600, bigru_epochs=20),
+    # a miniature for tests: 3 classes x 3 instances, k in {1}, 1 trial, one epoch everywhere
+    'tiny': dict(corpus_preset='tiny', instances=None, ks=(1,), trials=1, vipe_epochs=1, distill_epochs=1,
+                 distill_frames=64, bigru_epochs=5),
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Run the existing vpd_mm pipeline end to end on the tiny '
-                                     'synthetic corpus.')
+    parser = argparse.ArgumentParser(description="Run VPD end to end on the embedded mocap_sports benchmark and "
+                                     "print the few-shot table in the paper's layout.")
     parser.add_argument('--out', default=osp.join(REPO, 'demo_out'), help='output folder (default: demo_out/)')
-    parser.add_argument('--seed', type=int, default=0, help='seed for the corpus and training')
-    parser.add_argument('--epochs', type=int, default=40, help='ST-GCN training epochs (default 40)')
-    parser.add_argument('--keep', action='store_true', help='keep an existing output folder (resume stages)')
+    parser.add_argument('--preset', choices=sorted(PRESETS), default='default',
+                        help="'default' (the benchmark, about 20 minutes on 2 cores) or 'tiny' (a miniature)")
+    parser.add_argument('--seed', type=int, default=0, help='seed of the corpus, the draws and the training runs')
+    parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),
+                        help='processes for rendering and the MediaPipe teacher (default: up to 2)')
+    parser.add_argument('--fresh', action='store_true', help='forget finished stages (files are still reused)')
     return parser.parse_args(argv)
 
 
-def run(step: str, args: list[str]) -> str:
-    """Run one tool, echo its command, fail with its last lines on error."""
-    print(f'\n== {step}\n$ python {" ".join(args)}', flush=True)
-    start = time.time()
-    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONWARNINGS='ignore'))
+class Stages:
+    """Runs named stages once: a finished stage is recorded (with its wall time and summary) in stages.json."""
+
+    def __init__(self, out: str, fresh: bool) -> None:
+        self.path = osp.join(out, 'stages.json')
+        self.done: dict[str, dict[str, Any]] = {}
+        if osp.exists(self.path) and not fresh:
+            with open(self.path) as f:
+                self.done = json.load(f)
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        if name in self.done:
+            record = self.done[name]
+            print(f'== {name}: finished earlier ({record["seconds"]:.0f} s), reused', flush=True)
+            return record.get('result')
+        print(f'\n== {name}', flush=True)
+        start = time.time()
+        result = fn()
+        self.done[name] = dict(seconds=time.time() - start, result=result)
+        from vpd_mm.datasets.corpus import atomic_write_bytes
+        data = json.dumps(self.done, indent=1, default=str).encode()
+        atomic_write_bytes(self.path, lambda f: f.write(data))
+        print(f'   {name}: {self.done[name]["seconds"]:.0f} s', flush=True)
+        return result
+
+
+def tool(args: list[str], threads: int | None = None) -> str:
+    """Run one of our tools as a user would; echo the command; fail with its last lines."""
+    print('$ python ' + ' '.join(args), flush=True)
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    if threads:
+        env['OMP_NUM_THREADS'] = str(threads)
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, env=env)
     if result.returncode != 0:
-        sys.stderr.write(result.stdout[-2000:] + result.stderr[-4000:])
-        raise SystemExit(f'error: step "{step}" failed (exit {result.returncode})')
-    print(f'   done in {time.time() - start:.1f} s', flush=True)
+        sys.stderr.write(result.stdout[-3000:] + result.stderr[-5000:])
+        raise SystemExit(f'error: {args[0]} failed (exit {result.returncode})')
     return result.stdout + result.stderr
 
 
-def write_pose2d_teacher(corpus_root: str) -> int:
-    """The 2D-joint teacher (d = 26): normalised joints of every frame, original and mirrored."""
-    import numpy as np
+def data_root_options(root: str, *loaders: str) -> list[str]:
+    """--cfg-options pointing a config's data loaders at ``root``."""
+    return [f'{loader}.dataset.data_root={root}' for loader in loaders]
 
-    from vpd_mm.datasets import Corpus, FeatureTrack
-    from vpd_mm.pose import keypoint_score, pose2d_feature
-    corpus = Corpus(corpus_root)
-    count = 0
-    for video_id, pose in corpus.iter_pose():
-        feats = np.stack([pose2d_feature(pose.keypoints), pose2d_feature(pose.keypoints, flip=True)], axis=1)
-        corpus.write_features('teacher', 'pose2d', video_id,
-                              FeatureTrack(pose.frames, feats, keypoint_score(pose.scores).astype(np.float32)))
-        count += len(pose.frames)
-    return count
+
+def best_checkpoint(work_dir: str) -> str:
+    import glob
+    found = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)
+    if not found:
+        raise SystemExit(f'error: no best checkpoint in {work_dir}')
+    return found[-1]
+
+
+# ------------------------------------------------------------------------------------------------ stages
+def make_corpus(root: str, preset: dict, seed: int, workers: int) -> dict:
+    from vpd_mm.benchmark.sports import PRESETS as CORPUS_PRESETS
+    from vpd_mm.benchmark.sports import make_mocap_sports
+    spec = CORPUS_PRESETS[preset['corpus_preset']]
+    if preset['instances']:
+        spec = replace(spec, instances_per_class=preset['instances'])
+    corpus = make_mocap_sports(root, spec=spec, seed=seed, workers=workers)
+    actions = corpus.read_actions()
+    return dict(videos=len(corpus.video_ids()), actions=len(actions),
+                classes=corpus.read_meta().classes,
+                split={s: sum(a.split == s for a in actions) for s in ('train', 'val', 'test')})
+
+
+def run_teacher_pose(root: str, workers: int) -> dict:
+    from vpd_mm.benchmark.mediapipe_teacher import run_mediapipe
+    from vpd_mm.datasets import Corpus
+    summary = run_mediapipe(Corpus(root), workers=workers)
+    return {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
+
+
+def teacher_pck(root: str, out: str) -> dict:
+    from vpd_mm.benchmark.pck import evaluate_corpus, format_report, write_report
+    from vpd_mm.datasets import Corpus
+    corpus = Corpus(root)
+    report = evaluate_corpus(corpus)
+    write_report(report, osp.join(out, 'teacher_pck.json'))
+    print(format_report(report))
+    keep = ('slow_sharp', 'fast_blurred', 'sharp', 'blurred', 'slow', 'fast', 'all')
+    return {name: dict(frames=report['subsets'][name]['frames'], pck=report['subsets'][name]['pck'],
+                       pck_swap=report['subsets'][name]['pck_swap_tolerant'],
+                       detection=report['subsets'][name]['detection']) for name in keep}
+
+
+def crops_and_flow(root: str) -> dict:
+    from vpd_mm.datasets import Corpus
+    from vpd_mm.datasets.crops import extract_crops
+    from vpd_mm.datasets.flow import extract_flow
+    corpus = Corpus(root)
+    crops = extract_crops(corpus)
+    flow = extract_flow(corpus, method='farneback')
+    if crops.get('errors') or flow.get('errors'):
+        raise SystemExit(f'error: crops/flow failed: {crops.get("failed")} {flow.get("failed")}')
+    return dict(crops={k: v for k, v in crops.items() if isinstance(v, int)},
+                flow={k: v for k, v in flow.items() if isinstance(v, int)})
+
+
+def pose2d_teacher(root: str) -> dict:
+    from vpd_mm.datasets import Corpus
+    from vpd_mm.teachers.features import pose2d_teacher as teacher
+    from vpd_mm.teachers.features import teacher_on_corpus
+    return teacher_on_corpus(Corpus(root), 'pose2d', teacher)
+
+
+def train_vipe(out: str, preset: dict, seed: int) -> dict:
+    """VIPE* on the mocap clips that are never an action class of the benchmark (the fillers)."""
+    from vpd_mm.benchmark.sports import ACTION_CLASSES, FILLER_CLIPS
+    from vpd_mm.datasets.corpus import atomic_write_bytes
+    from vpd_mm.teachers.mocap import write_mocap_pose3d
+    mocap = osp.join(out, 'mocap3d')
+    action_clips = sorted({clip for c in ACTION_CLASSES.values() for clip, _, _ in c.clips})
+    write_mocap_pose3d(mocap, clips=list(FILLER_CLIPS) + action_clips)
+    splits = json.dumps(dict(train=list(FILLER_CLIPS), heldout=action_clips), indent=1).encode()
+    atomic_write_bytes(osp.join(mocap, 'splits.json'), lambda f: f.write(splits))
+    work_dir = osp.join(out, 'work_dirs', 'vipe_mocap')
+    epochs = preset['vipe_epochs']
+    tool(['tools/train.py', 'configs/vipe/vipe_mocap.py', '--work-dir', work_dir, '--seed', str(seed),
+          '--cfg-options', *data_root_options(mocap, 'train_dataloader', 'val_dataloader', 'test_dataloader'),
+          f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+          f'param_scheduler.0.end={epochs}'])
+    checkpoint = osp.join(work_dir, f'epoch_{epochs}.pth')
+    output = tool(['tools/test.py', 'configs/vipe/vipe_mocap.py', checkpoint, '--work-dir', work_dir,
+                   '--cfg-options', *data_root_options(mocap, 'test_dataloader')])
+    hit = [line.split('Epoch(test)')[-1].strip() for line in output.splitlines() if 'view_retrieval/hit1' in line]
+    print('   VIPE* view invariance on held-out (action) clips:', hit[-1] if hit else '?')
+    return dict(checkpoint=checkpoint, train_clips=list(FILLER_CLIPS), heldout_clips=action_clips,
+                view_retrieval=hit[-1] if hit else None)
+
+
+def vipe_teacher(root: str, checkpoint: str) -> dict:
+    from functools import partial
+
+    from vpd_mm.datasets import Corpus
+    from vpd_mm.teachers.features import load_vipe_embedder, teacher_on_corpus
+    from vpd_mm.teachers.features import vipe_teacher as teacher
+    model = load_vipe_embedder(checkpoint, device='cpu')
+    return teacher_on_corpus(Corpus(root), 'vipe', partial(teacher, model))
+
+
+def distill(root: str, out: str, name: str, preset: dict, seed: int) -> dict:
+    config = f'configs/vpd/{name}_mocap_sports.py'
+    work_dir = osp.join(out, 'work_dirs', f'{name}_mocap_sports')
+    epochs = preset['distill_epochs']
+    tool(['tools/train.py', config, '--work-dir', work_dir, '--seed', str(seed), '--resume', '--cfg-options',
+          *data_root_options(root, 'train_dataloader', 'val_dataloader', 'test_dataloader'),
+          f'train_cfg.max_epochs={epochs}', f'train_dataloader.sampler.num_samples={preset["distill_frames"]}'])
+    checkpoint = best_checkpoint(work_dir)
+    tool(['tools/extract_features.py', config, checkpoint, '--corpus', root, '--name', name])
+    return dict(config=config, checkpoint=checkpoint)
+
+
+def fewshot(root: str, out: str, preset: dict, seed: int) -> list[dict]:
+    from mmengine.config import Config
+    from tqdm import tqdm
+
+    from vpd_mm.evaluation.fewshot_protocol import run_fewshot, write_json
+    docs = []
+    for features, label, dim in FEATURE_SETS:
+        for method in ('bigru', 'dtw'):
+            cfg = Config.fromfile(osp.join(REPO, 'configs/recognition/bigru_mocap_sports.py'))
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+                cfg[loader].dataset.data_root = root
+                cfg[loader].dataset.features = features
+            cfg.model.in_channels = dim
+            cfg.train_cfg.max_epochs = preset["bigru_epochs"]
+            work_dir = osp.join(out, 'fewshot', features.replace('/', '_'))
+            doc = run_fewshot(cfg, list(preset['ks']), preset['trials'], seed, work_dir, method=method,
+                              progress=lambda plan, f=features, m=method: tqdm(plan, desc=f'{m} {f}'))
+            doc['label'] = label
+            write_json(osp.join(work_dir, f'fewshot_{method}.json'), doc)
+            docs.append(doc)
+    return docs
+
+
+def decoder_error(root: str, out: str, checkpoint: str, config: str) -> dict:
+    """2D-VPD's decoder D(F(x)) against the ground truth's normalised joints, beside the teacher's (MediaPipe's
+    normalised joints), on fast blurred frames of held-out (test) instances."""
+    import numpy as np
+    import torch
+    from mmengine.config import Config
+
+    from mmaction.registry import MODELS
+    from vpd_mm.benchmark.groundtruth import read_gt_pose
+    from vpd_mm.benchmark.pck import BLUR_EXTENT, FAST_SPEED
+    from vpd_mm.compat import load_checkpoint_file
+    from vpd_mm.datasets import Corpus
+    from vpd_mm.pose import pose2d_feature
+
+    cfg = Config.fromfile(osp.join(REPO, config))
+    head = MODELS.build(cfg.model.head)
+    state = load_checkpoint_file(checkpoint, map_location='cpu')['state_dict']
+    head.load_state_dict({k[len('head.'):]: v for k, v in state.items() if k.startswith('head.')})
+    head.eval()
+    corpus = Corpus(root)
+    test_videos = sorted({a.video_id for a in corpus.read_actions(split='test')})
+    student_err, teacher_err = [], []
+    for video_id in test_videos:
+        gt = read_gt_pose(corpus, video_id)
+        feats = corpus.read_features('features', '2d_vpd', video_id)
+        pose = corpus.read_pose(video_id)
+        speed = gt.speed[:, 5:17].mean(axis=1)
+        hard = (speed >= FAST_SPEED) & (gt.blur >= BLUR_EXTENT)
+        gt_norm = pose2d_feature(gt.keypoints).reshape(-1, 13, 2)
+        with torch.no_grad():
+            decoded = head(torch.from_numpy(feats.feats[:, 0])).numpy()[:, :26].reshape(-1, 13, 2)
+        teacher_by_frame = dict(zip(pose.frames.tolist(), pose2d_feature(pose.keypoints).reshape(-1, 13, 2)))
+        for row, frame in enumerate(feats.frames.tolist()):
+            if frame >= len(hard) or not hard[frame] or not np.isfinite(gt_norm[frame]).all():
+                continue
+            student_err.append(np.linalg.norm(decoded[row] - gt_norm[frame], axis=-1).mean())
+            mine = teacher_by_frame.get(frame)
+            ok = mine is not None and np.isfinite(mine).all()
+            teacher_err.append(np.linalg.norm(mine - gt_norm[frame], axis=-1).mean() if ok else np.nan)
+    student, teacher = np.asarray(student_err), np.asarray(teacher_err)
+    found = np.isfinite(teacher)
+    result = dict(frames=int(len(student)), teacher_missed=int((~found).sum()),
+                  student_mean=float(student.mean()) if len(student) else None,
+                  student_mean_where_teacher_found=float(student[found].mean()) if found.any() else None,
+                  teacher_mean_where_found=float(teacher[found].mean()) if found.any() else None,
+                  student_median=float(np.median(student)) if len(student) else None,
+                  teacher_median_where_found=float(np.median(teacher[found])) if found.any() else None,
+                  units='mean joint distance in normalised-pose units (largest torso distance = 0.5), 13 joints')
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ report
+def fewshot_markdown(docs: list[dict], ks: tuple) -> str:
+    """The paper's layout (Figure 3 as a table): rows = feature sets per method, columns = k."""
+    header = '| Features | ' + ' | '.join(f'k={k}' for k in ks) + ' |'
+    lines = [header, '|' + '---|' * (len(ks) + 1)]
+    for method, title in (('bigru', 'BiGRU'), ('dtw', 'DTW-NN')):
+        for doc in (d for d in docs if d['method'] == method):
+            cells = []
+            for k in ks:
+                res = doc['results'].get(str(k))
+                cells.append(f'{100 * res["mean"]:.1f} ± {100 * res["std"]:.1f}' if res else '-')
+            lines.append(f'| {title}: {doc["label"]} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if osp.isdir(args.out) and not args.keep:
-        shutil.rmtree(args.out)
-    corpus_root = osp.join(args.out, 'corpus')
-    work_dir = osp.join(args.out, 'work_dirs', 'stgcn_coco2d_synthetic')
-    summary = []
+    preset = PRESETS[args.preset]
+    out = osp.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    root = osp.join(out, 'corpus')
+    stages = Stages(out, args.fresh)
+    total = time.time()
 
-    out = run('1/5 generate the synthetic corpus',
-              ['tools/data/make_synthetic_corpus.py', '--out', corpus_root, '--seed', str(args.seed)])
-    summary.append(out.strip().splitlines()[-1])
+    stages.run('1 render the mocap_sports corpus', lambda: make_corpus(root, preset, args.seed, args.workers))
+    stages.run('2 teacher pose (MediaPipe)', lambda: run_teacher_pose(root, args.workers))
+    pck = stages.run('3 teacher PCK vs ground truth', lambda: teacher_pck(root, out))
+    stages.run('4 crops and optical flow', lambda: crops_and_flow(root))
+    stages.run('5 teacher: normalized 2D joints', lambda: pose2d_teacher(root))
+    vipe = stages.run('6 teacher: train VIPE* (held-in clips)', lambda: train_vipe(out, preset, args.seed))
+    stages.run('7 teacher: VIPE* features', lambda: vipe_teacher(root, vipe['checkpoint']))
+    vpd2d = stages.run('8 distill 2D-VPD and extract', lambda: distill(root, out, '2d_vpd', preset, args.seed))
+    stages.run('9 distill VI-VPD and extract', lambda: distill(root, out, 'vi_vpd', preset, args.seed))
+    docs = stages.run('10 few-shot protocol (BiGRU, DTW-NN)', lambda: fewshot(root, out, preset, args.seed))
+    decoder = stages.run('11 decoder vs teacher on fast blurred frames',
+                         lambda: decoder_error(root, out, vpd2d['checkpoint'], vpd2d['config']))
 
-    print('\n== 2/5 2D-joint teacher features (vpd_mm.pose.pose2d_feature)', flush=True)
-    frames = write_pose2d_teacher(corpus_root)
-    summary.append(f'wrote 2D-joint teacher features (d = 26, original + mirrored) for {frames} frames '
-                   f'to {corpus_root}/teacher/pose2d/')
+    table = fewshot_markdown(docs, tuple(preset['ks']))
+    from vpd_mm.evaluation.report import plot_fewshot
+    plot_path = osp.join(out, 'fewshot.png')
+    for doc in docs:
+        doc['features'] = doc['label']  # the plot labels lines by feature set
+    plot_fewshot([d for d in docs if d['method'] == 'bigru'], plot_path)
+    times = {name: round(record['seconds'], 1) for name, record in stages.done.items()}
+    summary = dict(preset=args.preset, seed=args.seed, table_markdown=table, fewshot=docs, teacher_pck=pck,
+                   decoder_vs_teacher_fast_blurred_test=decoder, vipe=vipe, stage_seconds=times,
+                   total_seconds_this_run=round(time.time() - total, 1))
+    from vpd_mm.datasets.corpus import atomic_write_bytes
+    data = json.dumps(summary, indent=1, default=str).encode()
+    atomic_write_bytes(osp.join(out, 'results.json'), lambda f: f.write(data))
 
-    out = run('3/5 export poses to mmaction2 PoseDataset', ['tools/data/export_pose_dataset.py', corpus_root])
-    summary.append(out.strip().splitlines()[-1])
-
-    options = ['--cfg-options', f'train_dataloader.dataset.dataset.data_root={corpus_root}',
-               f'val_dataloader.dataset.data_root={corpus_root}', f'test_dataloader.dataset.data_root={corpus_root}',
-               f'train_cfg.max_epochs={args.epochs}', f'param_scheduler.0.T_max={args.epochs}']
-    run('4/5 train ST-GCN (mmaction2 recipe, tiny)', ['tools/train.py', CONFIG, '--work-dir', work_dir,
-                                                     '--seed', str(args.seed), *options])
-    checkpoint = osp.join(work_dir, f'epoch_{args.epochs}.pth')
-    summary.append(f'trained ST-GCN for {args.epochs} epochs: {checkpoint}')
-
-    dump = osp.join(args.out, 'stgcn_test_predictions.json')
-    out = run('5/5 test the checkpoint', ['tools/test.py', CONFIG, checkpoint, '--work-dir', work_dir,
-                                          '--dump', dump, *options[:4]])
-    metrics = [line for line in out.splitlines() if 'acc/top1' in line and 'Epoch(test)' in line]
-    with open(dump) as f:
-        num = len(json.load(f))
-    result = metrics[-1].split('Epoch(test)')[-1].strip() if metrics else 'no metrics line found'
-    summary.append(f'tested on {num} held-out actions: {result}')
-
-    print('\n== what ran')
-    for line in summary:
-        print(' -', line)
-    print('\nThe VPD stages (student distillation, VIPE*, BiGRU / DTW few-shot) are not in this version yet; '
-          'see README "Pipeline".')
+    print('\n# Few-shot top-1 accuracy (%) on mocap_sports test instances, mean ± std over trials\n')
+    print(table)
+    print('\n# Teacher (MediaPipe) PCK@0.2 against ground truth (misses count as failures)\n')
+    for name in ('slow_sharp', 'sharp', 'blurred', 'slow', 'fast', 'fast_blurred'):
+        row = pck[name]
+        if row['pck'] is None:
+            print(f'  {name:13s} frames {row["frames"]:6d}')
+            continue
+        print(f'  {name:13s} frames {row["frames"]:6d}  detected {row["detection"]:.2f}  PCK {row["pck"]:.3f}  '
+              f'swap-tolerant PCK {row["pck_swap"]:.3f}')
+    print('\n# 2D-VPD decoder vs teacher on fast blurred frames of held-out instances '
+          '(mean joint error, normalised units; lower is better)\n')
+    print(f'  frames {decoder["frames"]}, teacher missed {decoder["teacher_missed"]}')
+    print(f'  student decoder: {decoder["student_mean"]}  (where the teacher found a pose: '
+          f'{decoder["student_mean_where_teacher_found"]})')
+    print(f'  teacher:         {decoder["teacher_mean_where_found"]}  (where it found a pose)')
+    print('\n# Wall time per stage (s)\n')
+    for name, seconds in times.items():
+        print(f'  {seconds:7.1f}  {name}')
+    print(f'\nresults: {osp.join(out, "results.json")}, plot: {plot_path}, teacher PCK: '
+          f'{osp.join(out, "teacher_pck.json")}')
 
 
 if __name__ == '__main__':

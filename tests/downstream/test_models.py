@@ -135,7 +135,8 @@ def test_configs_load_and_match_their_features(kind):
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             assert cfg[loader].dataset.features == features and cfg[loader].dataset.data_root.endswith(sport)
         if kind == 'recognition':
-            assert cfg.model.num_classes == dict(fsjump6=6, tennis7=7, fx35=35, diving48=48, synthetic=3)[sport]
+            assert cfg.model.num_classes == dict(fsjump6=6, tennis7=7, fx35=35, diving48=48, synthetic=3,
+                                                  mocap_sports=8)[sport]
             assert (cfg.train_dataloader.dataset.get('carve_val', 0) > 0) == (sport in ('fx35', 'diving48'))
             assert cfg.val_dataloader.dataset.split == 'val' and cfg.test_dataloader.dataset.split == 'test'
         MODELS.build(cfg.model)

@@ -1,6 +1,7 @@
 """tools/train.py and tools/test.py on the tiny ST-GCN config: train, kill, --resume, test a checkpoint."""
 from __future__ import annotations
 
+import glob
 import json
 import os.path as osp
 import signal
@@ -12,8 +13,12 @@ import pytest
 
 from conftest import REPO, STGCN_CONFIG, data_root_options, run_python
 
-TOOLS = ['tools/train.py', 'tools/test.py', 'tools/demo.py', 'tools/data/export_pose_dataset.py',
-         'tools/data/make_synthetic_corpus.py']
+TOOLS = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'tools', '**', '*.py'), recursive=True))
+
+
+def test_every_tool_is_checked():
+    assert {'tools/train.py', 'tools/test.py', 'tools/demo.py', 'tools/fewshot.py', 'tools/extract_features.py',
+            'tools/data/make_mocap_sports.py', 'tools/late_fusion.py'} <= set(TOOLS)
 
 
 @pytest.mark.parametrize('tool', TOOLS)

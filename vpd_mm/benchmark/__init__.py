@@ -3,7 +3,8 @@
 - :mod:`.motion`: DeepMimic clips as humanoid poses, mirroring, routines of cross-faded clips (numpy only).
 - :mod:`.render`: the thick humanoid in pybullet's CPU renderer, composited on a moving background; camera and
   projection.
-- :mod:`.sports`: the ``mocap_sports`` corpus generator (instances, classes, routines, splits, motion blur).
+- :mod:`.scene`: one routine video: scene, ground-truth pass, motion-blurred exposures.
+- :mod:`.sports`: the ``mocap_sports`` corpus generator (classes, presets, instances, splits, writing).
 - :mod:`.groundtruth`: ``gt_pose/<video>.npz``, the ground-truth 2D joints (same fields as ``pose/``).
 - :mod:`.mediapipe_teacher`: MediaPipe Pose (BlazePose) as a pose source writing ``pose/``.
 - :mod:`.pck`: the teacher's PCK@0.2 against the ground truth on sharp/blurred and slow/fast frames.

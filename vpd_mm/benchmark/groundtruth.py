@@ -102,7 +102,7 @@ def gt_pose_path(corpus: Corpus, video_id: str) -> str:
 def write_gt_pose(corpus: Corpus, video_id: str, gt: GroundTruth) -> None:
     """Write ``gt_pose/<video_id>.npz`` atomically (pose fields validated like ``pose/`` files)."""
     path = gt_pose_path(corpus, video_id)
-    pose = Corpus._validate_pose(path, gt.pose_track())
+    pose = Corpus.validate_pose(path, gt.pose_track())
     if not np.isfinite(gt.keypoints).all() or not (gt.torso > 0).all():
         raise CorpusFormatError(path, 'keypoints/torso', 'ground truth must be finite with a positive torso')
     arrays = dict(frames=pose.frames, keypoints=pose.keypoints, scores=pose.scores, boxes=pose.boxes)
@@ -129,7 +129,7 @@ def read_gt_pose(corpus: Corpus, video_id: str) -> GroundTruth:
     for name in ('frames', 'keypoints', 'scores', 'boxes', *_EXTRA):
         if name not in raw:
             raise CorpusFormatError(path, name, 'missing')
-    pose = Corpus._validate_pose(path, PoseTrack(raw['frames'], raw['keypoints'], raw['scores'], raw['boxes']))
+    pose = Corpus.validate_pose(path, PoseTrack(raw['frames'], raw['keypoints'], raw['scores'], raw['boxes']))
     num = len(pose.frames)
     if not np.array_equal(pose.frames, np.arange(num)):
         raise CorpusFormatError(path, 'frames', 'ground truth must cover frames 0 .. T-1')

@@ -159,7 +159,7 @@ def read_pose_file(path: str) -> PoseTrack:
         if isinstance(error, CorpusFormatError):
             raise
         raise CorpusFormatError(path, 'file', f'not a readable npz file ({error})') from None
-    return Corpus._validate_pose(path, PoseTrack(**raw))
+    return Corpus.validate_pose(path, PoseTrack(**raw))
 
 
 def _aligned(pred: PoseTrack, num: int) -> np.ndarray:

@@ -181,7 +181,7 @@ class PoseTrack:
     Args:
         frames (np.ndarray): (T,) int32, strictly increasing.
         keypoints (np.ndarray): (T, 17, 2) float32 pixels, COCO-17 order; NaN where the estimator gave nothing.
-        scores (np.ndarray): (T, 17) float32 confidences in [0, 1] (NaN where keypoints are NaN).
+        scores (np.ndarray): (T, 17) float32 confidences in [0, 1] (NaN or 0 where keypoints are NaN).
         boxes (np.ndarray): (T, 4) float32 ``[x, y, w, h]`` box the estimator ran on.
     """
 
@@ -330,16 +330,17 @@ class Corpus:
     def write_pose(self, video_id: str, pose: PoseTrack) -> None:
         """Write ``pose/<video_id>.npz`` after validating shapes."""
         path = self.path('pose', video_id + '.npz')
-        pose = self._validate_pose(path, pose)
+        pose = self.validate_pose(path, pose)
         _write_npz(path, asdict(pose))
 
     def read_pose(self, video_id: str) -> PoseTrack:
         """Read and validate ``pose/<video_id>.npz``."""
         path = self.path('pose', video_id + '.npz')
-        return self._validate_pose(path, PoseTrack(**_read_npz(path, ('frames', 'keypoints', 'scores', 'boxes'))))
+        return self.validate_pose(path, PoseTrack(**_read_npz(path, ('frames', 'keypoints', 'scores', 'boxes'))))
 
     @staticmethod
-    def _validate_pose(path: str, pose: PoseTrack) -> PoseTrack:
+    def validate_pose(path: str, pose: PoseTrack) -> PoseTrack:
+        """Check a PoseTrack's shapes, frames, boxes and scores; ``path`` names the file in errors."""
         frames = _check_frames(path, pose.frames)
         n = len(frames)
         keypoints = _check_shape(path, 'keypoints', pose.keypoints, (n, 17, 2)).astype(np.float32)

@@ -11,7 +11,33 @@ from .common import LabelFileError
 from .fewshot_lists import import_fewshot_lists
 from .prepare import prepare_corpus
 
-__all__ = ['run_prepare', 'run_import_fewshot']
+__all__ = ['prepare_parser', 'run_prepare', 'run_import_fewshot']
+
+
+def prepare_parser(description: str, labels_help: str, videos_help: str, carve_val: bool = False,
+                   default_fps: bool = False) -> argparse.ArgumentParser:
+    """The command line of ``tools/data/prepare_<sport>.py``: the options every converter shares, plus the
+    carved validation split (FX35, Diving48) and the assumed frame rate (FX35)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--labels', required=True, help=labels_help)
+    parser.add_argument('--videos', help=videos_help)
+    parser.add_argument('--tracks', action='append', default=[], metavar='PATH',
+                        help='published pose folders (<video>/boxes.json, coco_keypoints.json.gz) and/or mmaction2 '
+                        'skeleton .pkl files: a folder or a file, repeatable')
+    parser.add_argument('--out', required=True, help='corpus folder to write (re-runs resume)')
+    if carve_val:
+        parser.add_argument('--val-fraction', type=float, default=0.1,
+                            help="fraction of each class's training actions carved into val (default 0.1; 0: "
+                            'none, the reference has no val split)')
+        parser.add_argument('--seed', type=int, default=0, help='seed of the carved val split (default 0)')
+    if default_fps:
+        parser.add_argument('--default-fps', type=float, default=25.0,
+                            help='fps assumed for event videos of unknown rate, without videos or '
+                            'fx.video_meta.pkl (default 25)')
+    parser.add_argument('--person', choices=('best', 'first'), default='best',
+                        help='skeleton pickles: the highest-score person of each clip, or person 0 (default best)')
+    parser.add_argument('--overwrite-tracks', action='store_true', help='re-import videos already imported')
+    return parser
 
 
 def run_prepare(sport: str, args: argparse.Namespace) -> None:

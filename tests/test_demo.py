@@ -1,0 +1,64 @@
+"""`make demo` in miniature: tools/demo.py --preset tiny runs the whole pipeline (render, MediaPipe teacher, PCK,
+crops, flow, both teachers, VIPE* training, two distillations, feature extraction, few-shot BiGRU and DTW-NN,
+decoder error) on 3 classes x 3 instances, writes every output, and a rerun reuses the finished stages."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from conftest import run_python
+
+STAGES = ('1 render', '2 teacher pose', '3 teacher PCK', '4 crops', '5 teacher: normalized', '6 teacher: train',
+          '7 teacher: VIPE*', '8 distill 2D-VPD', '9 distill VI-VPD', '10 few-shot', '11 decoder')
+
+
+@pytest.mark.slow
+def test_demo_miniature_end_to_end_and_rerun(tmp_path):
+    out = str(tmp_path / 'demo')
+    result = run_python(['tools/demo.py', '--preset', 'tiny', '--out', out], timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    printed = result.stdout
+
+    with open(osp.join(out, 'results.json')) as f:
+        results = json.load(f)
+    # the table: 4 feature sets x 2 methods, one column per k
+    rows = [line for line in results['table_markdown'].splitlines() if line.startswith('| BiGRU') or
+            line.startswith('| DTW-NN')]
+    assert len(rows) == 8 and all(row.count('|') == 3 for row in rows)  # label + k=1
+    assert '| Features | k=1 |' in printed
+    labels = {(d['method'], d['label']) for d in results['fewshot']}
+    assert labels == {(m, n) for m in ('bigru', 'dtw') for n in ('Normalized 2D joints', 'VIPE*', '2D-VPD', 'VI-VPD')}
+    for doc in results['fewshot']:
+        acc = doc['results']['1']
+        assert 0.0 <= acc['mean'] <= 1.0 and len(doc['runs']) == 1
+    # every stage ran and was timed
+    assert len(results['stage_seconds']) == len(STAGES)
+    for prefix, name in zip(STAGES, results['stage_seconds']):
+        assert name.startswith(prefix)
+    # the teacher's PCK on sharp/blurred and slow/fast frames
+    for subset in ('sharp', 'blurred', 'slow', 'fast', 'fast_blurred'):
+        assert 0.0 <= results['teacher_pck'][subset]['pck'] <= 1.0
+    assert osp.isfile(osp.join(out, 'teacher_pck.json'))
+    # the decoder error on fast blurred test frames, beside the teacher's
+    decoder = results['decoder_vs_teacher_fast_blurred_test']
+    assert decoder['frames'] > 0 and np.isfinite(decoder['student_mean'])
+    # every output file of the pipeline
+    corpus = osp.join(out, 'corpus')
+    videos = sorted(p[:-5] for p in __import__('os').listdir(osp.join(corpus, 'tracks')))
+    assert len(videos) == 9
+    for video in videos:
+        for path in (f'videos/{video}.mp4', f'pose/{video}.npz', f'gt_pose/{video}.npz', f'crops/{video}',
+                     f'flow/{video}', f'teacher/pose2d/{video}.npz', f'teacher/vipe/{video}.npz',
+                     f'features/2d_vpd/{video}.npz', f'features/vi_vpd/{video}.npz'):
+            assert osp.exists(osp.join(corpus, path)), path
+    with np.load(osp.join(corpus, f'features/vi_vpd/{videos[0]}.npz')) as data:
+        assert data['feats'].shape[1:] == (2, 64)
+    assert osp.getsize(osp.join(out, 'fewshot.png')) > 1000
+
+    # a rerun reuses every finished stage
+    again = run_python(['tools/demo.py', '--preset', 'tiny', '--out', out], timeout=300)
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert again.stdout.count('finished earlier') == len(STAGES)
