@@ -105,6 +105,10 @@ def test_config_is_consistent(path):
     if name == '2d_vpd_synthetic.py':
         assert model.backbone.arch == 'resnet18'
         return
+    if name.endswith('_mocap_sports.py'):  # the CPU-sized recipe of `make demo` (documented in the config)
+        assert model.backbone.arch == 'resnet18' and train.include_test is False and val.max_frames == 800
+        assert (train.teacher, model.backbone.out_dim) == EXPECTED[name[:2]]
+        return
     assert model.backbone.arch == 'resnet34' and cfg.train_dataloader.batch_size == 100
     assert cfg.train_dataloader.sampler == dict(type='ReplacementSampler', num_samples=20000)
     assert cfg.train_cfg.max_epochs == 1000 and val.max_frames == 4000
