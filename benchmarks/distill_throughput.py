@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
 import tempfile
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,7 +44,7 @@ def tiny_corpus(root: str) -> str:
     """The tiny synthetic corpus with crops, flow and the pose2d teacher (as tools/demo.py writes it)."""
     import numpy as np
 
-    from vpd_mm.datasets import FeatureTrack
+    from vpd_mm.corpus import FeatureTrack
     from vpd_mm.pose import keypoint_score, pose2d_feature
     from vpd_mm.testing import add_crops_and_flow, make_tiny_corpus
     corpus = make_tiny_corpus(root, seed=0)

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
-import sys
 import time
 
 import numpy as np
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args() -> argparse.Namespace:

@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,9 +36,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit('error: --per-class and --cores must be >= 1')
     import cv2
     import numpy as np
-    from vpd_mm.benchmark.mediapipe_teacher import MediaPipePose, estimate_frames
-    from vpd_mm.benchmark.render import Renderer
-    from vpd_mm.benchmark.sports import PRESETS, plan_instances, render_instance
+    from vpd_mm.stages.pose_mediapipe import MediaPipePose, estimate_frames
+    from vpd_mm.mocap_sports.render import Renderer
+    from vpd_mm.mocap_sports.plan import PRESETS, plan_instances
+    from vpd_mm.mocap_sports.scene import render_instance
     cv2.setNumThreads(1)
     spec = PRESETS['default']
     plan = plan_instances(spec, args.seed)

@@ -6,7 +6,7 @@ Generates a synthetic corpus (``make_tiny_corpus`` with a bigger spec) in a temp
 2. flow frames/s of each method: OpenCV DIS and Farneback (one core), torchvision RAFT small/large (speed only:
    randomly initialised unless ``--raft-weights`` is given; the device is CUDA when available), and the end-point
    error of the OpenCV methods on known translations of a textured crop (why Farneback is the default);
-3. the chosen storage (:mod:`vpd_mm.datasets.crop_store`): random-access decode frames/s of one frame's crop +
+3. the chosen storage (:mod:`vpd_mm.corpus.crop_store`): random-access decode frames/s of one frame's crop +
    previous crop + flow through ``CropStore`` on one core, and bytes per frame on disk, on the synthetic corpus
    and on a stress set (1/f-noise crops, harder to compress than real footage, with non-rigid motion);
 4. the candidate codecs behind that choice: bytes and decode time per item.
@@ -23,13 +23,11 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import tempfile
 import time
 import zlib
 from typing import Any, Callable
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -100,7 +98,7 @@ def _pink_crops(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def _random_access(store: Any, reads: int, seed: int = 0) -> float:
     """Frames/s of read_crops + read_flow at random (video, frame) positions, on a fresh store (cold cache)."""
-    from vpd_mm.datasets.crop_store import CropStore
+    from vpd_mm.corpus.crop_store import CropStore
     rng = np.random.default_rng(seed)
     ids = store.crop_ids()
     frames = {v: store.crop_frames(v) for v in ids}
@@ -125,7 +123,7 @@ def _bytes_per_frame(store: Any) -> tuple[float, float]:
 def _epe(method: str) -> float:
     """Mean end-point error (px) of an OpenCV method over 10 known translations (5 whole-pixel, 5 sub-pixel up
     to 12.6 px long) of a smooth random texture, away from the crop border."""
-    from vpd_mm.datasets.flow import opencv_flow
+    from vpd_mm.stages.flow import opencv_flow
     rng = np.random.default_rng(1)
     noise = cv2.resize(rng.normal(0, 1, (40, 40, 3)).astype(np.float32), (176, 176), interpolation=cv2.INTER_CUBIC)
     big = np.clip(128 + 60 * noise / noise.std(), 0, 255).astype(np.uint8)
@@ -140,8 +138,8 @@ def _epe(method: str) -> float:
 
 def _codec_table(prev: np.ndarray, current: np.ndarray) -> list[tuple[str, float, float]]:
     """(name, mean bytes, decode microseconds) of the candidate crop and flow codecs."""
-    from vpd_mm.datasets.crop_store import quantize_flow
-    from vpd_mm.datasets.flow import opencv_flow
+    from vpd_mm.corpus.crop_store import quantize_flow
+    from vpd_mm.stages.flow import opencv_flow
     rows = []
     bgr = [cv2.cvtColor(c, cv2.COLOR_RGB2BGR) for c in current]
 
@@ -174,9 +172,9 @@ def _codec_table(prev: np.ndarray, current: np.ndarray) -> list[tuple[str, float
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cv2.setNumThreads(1)
-    from vpd_mm.datasets.crop_store import CropStore
-    from vpd_mm.datasets.crops import extract_crops
-    from vpd_mm.datasets.flow import extract_flow, make_flow_fn, opencv_flow
+    from vpd_mm.corpus.crop_store import CropStore
+    from vpd_mm.stages.crops import extract_crops
+    from vpd_mm.stages.flow import extract_flow, make_flow_fn, opencv_flow
     from vpd_mm.testing import TinyCorpusSpec, make_tiny_corpus
 
     figures: dict[str, Any] = {}
@@ -195,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f'\n[crops] extraction (decode + cut + resize + JPEG x2 + write): {total / cpu:8.1f} frames/s '
               f'({total / wall:.1f} wall)')
 
-        store = CropStore(corpus.root)
+        store = corpus.crops
         pairs = [store.read_crops(v, int(f)) for v in store.crop_ids()[:2] for f in store.crop_frames(v)[:100]]
         current = np.stack([p[0] for p in pairs])
         prev = np.stack([p[1] for p in pairs])

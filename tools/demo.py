@@ -25,7 +25,6 @@ from dataclasses import replace
 from typing import Any, Callable
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 FEATURE_SETS = (  # (corpus folder, paper's name, dimension)
     ('teacher/pose2d', 'Normalized 2D joints', 26),
@@ -75,7 +74,7 @@ class Stages:
         start = time.time()
         result = fn()
         self.done[name] = dict(seconds=time.time() - start, result=result)
-        from vpd_mm.datasets.corpus import atomic_write_bytes
+        from vpd_mm.corpus.corpus import atomic_write_bytes
         data = json.dumps(self.done, indent=1, default=str).encode()
         atomic_write_bytes(self.path, lambda f: f.write(data))
         print(f'   {name}: {self.done[name]["seconds"]:.0f} s', flush=True)
@@ -110,8 +109,8 @@ def best_checkpoint(work_dir: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ stages
 def make_corpus(root: str, preset: dict, seed: int, workers: int) -> dict:
-    from vpd_mm.benchmark.sports import PRESETS as CORPUS_PRESETS
-    from vpd_mm.benchmark.sports import make_mocap_sports
+    from vpd_mm.mocap_sports.plan import PRESETS as CORPUS_PRESETS
+    from vpd_mm.stages.mocap_sports import make_mocap_sports
     spec = CORPUS_PRESETS[preset['corpus_preset']]
     if preset['instances']:
         spec = replace(spec, instances_per_class=preset['instances'])
@@ -123,15 +122,15 @@ def make_corpus(root: str, preset: dict, seed: int, workers: int) -> dict:
 
 
 def run_teacher_pose(root: str, workers: int) -> dict:
-    from vpd_mm.benchmark.mediapipe_teacher import run_mediapipe
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.stages.pose_mediapipe import run_mediapipe
+    from vpd_mm.corpus import Corpus
     summary = run_mediapipe(Corpus(root), workers=workers)
     return {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
 
 
 def teacher_pck(root: str, out: str) -> dict:
-    from vpd_mm.benchmark.pck import evaluate_corpus, format_report, write_report
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.mocap_sports.pck import evaluate_corpus, format_report, write_report
+    from vpd_mm.corpus import Corpus
     corpus = Corpus(root)
     report = evaluate_corpus(corpus)
     write_report(report, osp.join(out, 'teacher_pck.json'))
@@ -143,9 +142,9 @@ def teacher_pck(root: str, out: str) -> dict:
 
 
 def crops_and_flow(root: str) -> dict:
-    from vpd_mm.datasets import Corpus
-    from vpd_mm.datasets.crops import extract_crops
-    from vpd_mm.datasets.flow import extract_flow
+    from vpd_mm.corpus import Corpus
+    from vpd_mm.stages.crops import extract_crops
+    from vpd_mm.stages.flow import extract_flow
     corpus = Corpus(root)
     crops = extract_crops(corpus)
     flow = extract_flow(corpus, method='farneback')
@@ -156,17 +155,17 @@ def crops_and_flow(root: str) -> dict:
 
 
 def pose2d_teacher(root: str) -> dict:
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.corpus import Corpus
     from vpd_mm.teachers.features import pose2d_teacher as teacher
-    from vpd_mm.teachers.features import teacher_on_corpus
+    from vpd_mm.stages.teacher_features import teacher_on_corpus
     return teacher_on_corpus(Corpus(root), 'pose2d', teacher)
 
 
 def train_vipe(out: str, preset: dict, seed: int) -> dict:
     """VIPE* on the mocap clips that are never an action class of the benchmark (the fillers)."""
-    from vpd_mm.benchmark.sports import ACTION_CLASSES, FILLER_CLIPS
-    from vpd_mm.datasets.corpus import atomic_write_bytes
-    from vpd_mm.teachers.mocap import write_mocap_pose3d
+    from vpd_mm.mocap_sports.plan import ACTION_CLASSES, FILLER_CLIPS
+    from vpd_mm.corpus.corpus import atomic_write_bytes
+    from vpd_mm.mocap.deepmimic import write_mocap_pose3d
     mocap = osp.join(out, 'mocap3d')
     action_clips = sorted({clip for c in ACTION_CLASSES.values() for clip, _, _ in c.clips})
     write_mocap_pose3d(mocap, clips=list(FILLER_CLIPS) + action_clips)
@@ -190,8 +189,9 @@ def train_vipe(out: str, preset: dict, seed: int) -> dict:
 def vipe_teacher(root: str, checkpoint: str) -> dict:
     from functools import partial
 
-    from vpd_mm.datasets import Corpus
-    from vpd_mm.teachers.features import load_vipe_embedder, teacher_on_corpus
+    from vpd_mm.corpus import Corpus
+    from vpd_mm.stages.teacher_features import teacher_on_corpus
+    from vpd_mm.teachers.features import load_vipe_embedder
     from vpd_mm.teachers.features import vipe_teacher as teacher
     model = load_vipe_embedder(checkpoint, device='cpu')
     return teacher_on_corpus(Corpus(root), 'vipe', partial(teacher, model))
@@ -213,7 +213,7 @@ def fewshot(root: str, out: str, preset: dict, seed: int) -> list[dict]:
     from mmengine.config import Config
     from tqdm import tqdm
 
-    from vpd_mm.evaluation.fewshot_protocol import run_fewshot, write_json
+    from vpd_mm.protocols.fewshot import run_fewshot, write_json
     docs = []
     for features, label, dim in FEATURE_SETS:
         for method in ('bigru', 'dtw'):
@@ -240,10 +240,10 @@ def decoder_error(root: str, out: str, checkpoint: str, config: str) -> dict:
     from mmengine.config import Config
 
     from mmaction.registry import MODELS
-    from vpd_mm.benchmark.groundtruth import read_gt_pose
-    from vpd_mm.benchmark.pck import BLUR_EXTENT, FAST_SPEED
+    from vpd_mm.mocap_sports.groundtruth import read_gt_pose
+    from vpd_mm.mocap_sports.pck import BLUR_EXTENT, FAST_SPEED
     from vpd_mm.compat import load_checkpoint_file
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.corpus import Corpus
     from vpd_mm.pose import pose2d_feature
 
     cfg = Config.fromfile(osp.join(REPO, config))
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
                          lambda: decoder_error(root, out, vpd2d['checkpoint'], vpd2d['config']))
 
     table = fewshot_markdown(docs, tuple(preset['ks']))
-    from vpd_mm.evaluation.report import plot_fewshot
+    from vpd_mm.protocols.report import plot_fewshot
     plot_path = osp.join(out, 'fewshot.png')
     for doc in docs:
         doc['features'] = doc['label']  # the plot labels lines by feature set
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     summary = dict(preset=args.preset, seed=args.seed, table_markdown=table, fewshot=docs, teacher_pck=pck,
                    decoder_vs_teacher_fast_blurred_test=decoder, vipe=vipe, stage_seconds=times,
                    total_seconds_this_run=round(time.time() - total, 1))
-    from vpd_mm.datasets.corpus import atomic_write_bytes
+    from vpd_mm.corpus.corpus import atomic_write_bytes
     data = json.dumps(summary, indent=1, default=str).encode()
     atomic_write_bytes(osp.join(out, 'results.json'), lambda f: f.write(data))
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,10 +58,10 @@ def main(argv: list[str] | None = None) -> dict:
     from mmengine.config import Config
     from tqdm import tqdm
 
-    from vpd_mm.datasets import CorpusFormatError
-    from vpd_mm.evaluation.detection_protocol import run_detection
-    from vpd_mm.evaluation.fewshot_protocol import write_json
-    from vpd_mm.evaluation.report import plot_detection
+    from vpd_mm.corpus import CorpusFormatError
+    from vpd_mm.protocols.detection import run_detection
+    from vpd_mm.protocols.fewshot import write_json
+    from vpd_mm.protocols.report import plot_detection
 
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,8 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     import vpd_mm  # noqa: F401  (stack fixes and registration)
     from mmengine.config import Config, DictAction
 
-    from vpd_mm.datasets import CorpusFormatError
-    from vpd_mm.engine import StudentExtractor
+    from vpd_mm.corpus import CorpusFormatError
+    from vpd_mm.stages import StudentExtractor
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         parsed = argparse.Namespace()

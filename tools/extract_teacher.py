@@ -17,8 +17,6 @@ import functools
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -53,9 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     if not osp.isdir(args.corpus):
         raise SystemExit(f'error: corpus folder {args.corpus} does not exist')
     import vpd_mm  # noqa: F401
-    from vpd_mm.datasets import Corpus, CorpusFormatError
-    from vpd_mm.teachers.features import (concat_on_corpus, load_vipe_embedder, pose2d_teacher,
-                                          teacher_on_corpus, vipe_teacher)
+    from vpd_mm.corpus import Corpus, CorpusFormatError
+    from vpd_mm.stages.teacher_features import concat_on_corpus, teacher_on_corpus
+    from vpd_mm.teachers.features import load_vipe_embedder, pose2d_teacher, vipe_teacher
 
     corpus = Corpus(args.corpus)
     try:

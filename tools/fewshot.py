@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
 
 
 def _k_value(text: str) -> int | str:
@@ -67,9 +64,9 @@ def main(argv: list[str] | None = None) -> dict:
     from mmengine.config import Config
     from tqdm import tqdm
 
-    from vpd_mm.datasets import CorpusFormatError
-    from vpd_mm.evaluation.fewshot_protocol import run_fewshot, write_json
-    from vpd_mm.evaluation.report import load_results, plot_fewshot
+    from vpd_mm.corpus import CorpusFormatError
+    from vpd_mm.protocols.fewshot import run_fewshot, write_json
+    from vpd_mm.protocols.report import load_results, plot_fewshot
 
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:

@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,8 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from vpd_mm.datasets.corpus import atomic_write_bytes
-    from vpd_mm.evaluation.late_fusion import (accuracy, fuse_predictions, read_predictions, result_document,
+    from vpd_mm.corpus.corpus import atomic_write_bytes
+    from vpd_mm.protocols.late_fusion import (accuracy, fuse_predictions, read_predictions, result_document,
                                                write_predictions)
     try:
         streams = [read_predictions(path) for path in args.predictions]

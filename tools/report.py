@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,8 +25,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> str:
     args = parse_args(argv)
-    from vpd_mm.datasets.corpus import atomic_write_bytes
-    from vpd_mm.evaluation.report import load_results, plot_detection, plot_fewshot, render_report
+    from vpd_mm.corpus.corpus import atomic_write_bytes
+    from vpd_mm.protocols.report import load_results, plot_detection, plot_fewshot, render_report
 
     try:
         docs = load_results(args.results)

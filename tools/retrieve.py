@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # a source checkout without `pip install`
 
 SPLITS = ('train', 'val', 'test')
 
@@ -57,9 +55,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         print(f'{out} exists; skipping (use --force to recompute)')
         return None
     import vpd_mm  # noqa: F401  (stack fixes and registration)
-    from vpd_mm.datasets import CorpusFormatError
-    from vpd_mm.datasets.corpus import atomic_write_bytes
-    from vpd_mm.evaluation.retrieval import corpus_retrieval
+    from vpd_mm.corpus import CorpusFormatError
+    from vpd_mm.corpus.corpus import atomic_write_bytes
+    from vpd_mm.protocols.retrieval import corpus_retrieval
 
     features = f'{args.kind}/{args.name}'
     try:

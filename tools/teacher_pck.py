@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,8 +32,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
     if args.threshold <= 0:
         raise SystemExit(f'error: --threshold must be > 0, got {args.threshold}')
-    from vpd_mm.benchmark.pck import evaluate_corpus, format_report, write_report
-    from vpd_mm.datasets.corpus import Corpus, CorpusFormatError
+    from vpd_mm.mocap_sports.pck import evaluate_corpus, format_report, write_report
+    from vpd_mm.corpus.corpus import Corpus, CorpusFormatError
     corpus = Corpus(args.corpus)
     try:
         report = evaluate_corpus(corpus, pose_dir=args.pose_dir, splits=args.split, threshold=args.threshold,

@@ -4,7 +4,7 @@
 # Train (CPU, ~5 minutes):  python tools/train.py configs/vipe/vipe_mocap.py     (1000 iterations of batch 100)
 # View-invariance test:     python tools/test.py configs/vipe/vipe_mocap.py work_dirs/vipe_mocap/epoch_20.pth
 #
-# Trains on the clips of splits.json "train" (vpd_mm.teachers.mocap.VIPE_TRAIN_CLIPS) only. Validation and test
+# Trains on the clips of splits.json "train" (vpd_mm.mocap.deepmimic.VIPE_TRAIN_CLIPS) only. Validation and test
 # run on the held-out clips (VIPE_HELDOUT_CLIPS, the action classes of the rendered benchmark); they are only
 # reported, never used to select a checkpoint (save_best=None), so nothing about the held-out clips leaks into
 # the model. The metric is hit@1 of retrieving the same 3D frame from another random camera, for the embedding

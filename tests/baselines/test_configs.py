@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from conftest import REPO
-from vpd_mm.evaluation.late_fusion import accuracy, fuse_predictions, read_predictions
+from vpd_mm.protocols.late_fusion import accuracy, fuse_predictions, read_predictions
 
 CONFIGS = osp.join(REPO, 'configs', 'baselines')
 FAMILIES = ['tsn_r50_crop', 'tsn_r50_crop-flow', 'tsn_r50_fullframe', 'trn_r50_crop', 'gsm_r50_crop', 'stgcn',

@@ -9,11 +9,12 @@ import vpd_mm  # noqa: F401  (stack fixes, registration)
 from mmaction.registry import DATASETS, TRANSFORMS
 from mmengine.registry import init_default_scope
 
-from vpd_mm.datasets import Corpus, CorpusFormatError, corpus_to_pose_dataset
+from vpd_mm.corpus import Corpus, CorpusFormatError
+from vpd_mm.datasets import corpus_to_pose_dataset
 from vpd_mm.datasets.baseline_actions import select_actions
 from vpd_mm.datasets.crop_frames import flow_to_uint8
-from vpd_mm.datasets.crop_store import CropStore
-from vpd_mm.datasets.fewshot import carve_validation
+from vpd_mm.corpus.crop_store import CropStore
+from vpd_mm.corpus.fewshot import carve_validation
 
 init_default_scope('mmaction')
 
@@ -83,7 +84,7 @@ def test_crop_dataset_decodes_the_sampled_crops(crop_corpus):
                 dict(type='CropDecode')]
     ds = build(type='CropActionDataset', data_root=crop_corpus.root, split='test', pipeline=pipeline,
                features='TSN (crop)')
-    store = CropStore(crop_corpus.root)
+    store = crop_corpus.crops
     actions = {a.id: a for a in crop_corpus.read_actions('test')}
     assert ds.num_actions == len(ds) == 4 and ds.features == 'TSN (crop)' and ds.skipped == []
     for i in range(len(ds)):
@@ -107,7 +108,7 @@ def test_flow_dataset_decodes_flow_images(crop_corpus):
                pipeline=pipeline)
     info = ds.get_data_info(0)
     results = ds.pipeline(dict(info))
-    store = CropStore(crop_corpus.root)
+    store = crop_corpus.crops
     frames = info['frames'][results['frame_inds']]
     assert results['imgs'].shape == (2, 10, 128, 128)  # 2 segments x (5 flow fields x dx, dy)
     first = flow_to_uint8(store.read_flow(info['video_id'], int(frames[0])))

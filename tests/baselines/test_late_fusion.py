@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_python
-from vpd_mm.evaluation.late_fusion import accuracy, fuse_predictions, read_predictions
+from vpd_mm.protocols.late_fusion import accuracy, fuse_predictions, read_predictions
 
 
 def dump(path, scores, labels):

@@ -21,7 +21,8 @@ def load_tool(path: str) -> ModuleType:
 @pytest.fixture(scope='session')
 def tiny_mocap(tmp_path_factory):
     """The ``tiny`` preset (3 classes x 3 instances, 128x128), seed 0, rendered in-process."""
-    from vpd_mm.benchmark.sports import PRESETS, make_mocap_sports
+    from vpd_mm.mocap_sports.plan import PRESETS
+    from vpd_mm.stages.mocap_sports import make_mocap_sports
     root = str(tmp_path_factory.mktemp('mocap_tiny'))
     return make_mocap_sports(root, PRESETS['tiny'], seed=0, workers=1, progress=False, preset='tiny')
 
@@ -29,7 +30,7 @@ def tiny_mocap(tmp_path_factory):
 @pytest.fixture(scope='session')
 def renderer():
     """One pybullet renderer for the session."""
-    from vpd_mm.benchmark.render import Renderer
+    from vpd_mm.mocap_sports.render import Renderer
     r = Renderer()
     yield r
     r.close()

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from tests.benchmark.conftest import load_tool
-from vpd_mm.benchmark.mediapipe_teacher import (BLAZEPOSE_TO_COCO17, MediaPipePose, blazepose_to_coco17,
+from vpd_mm.stages.pose_mediapipe import (BLAZEPOSE_TO_COCO17, MediaPipePose, blazepose_to_coco17,
                                                 estimate_frames, run_mediapipe)
-from vpd_mm.datasets.corpus import Corpus, CorpusFormatError
+from vpd_mm.corpus.corpus import Corpus, CorpusFormatError
 from vpd_mm.pose import COCO17_NAMES
 
 
@@ -37,7 +37,7 @@ def test_blazepose_to_coco17_pixels_and_scores():
 
 def test_run_on_tiny_frames_writes_valid_pose_with_nan_misses(tiny_mocap, tmp_path):
     import shutil
-    from vpd_mm.benchmark.mediapipe_teacher import _read_video
+    from vpd_mm.stages.pose_mediapipe import _read_video
     corpus = Corpus(shutil.copytree(tiny_mocap.root, str(tmp_path / 'corpus')))  # the fixture stays teacher-free
     video = corpus.video_ids()[0]
     frames = list(_read_video(corpus.video_path(video)))[:6]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vpd_mm.benchmark.motion import (HumanoidPose, Routine, Segment, heading, load_clip, quat_mul, quat_rotate,
+from vpd_mm.mocap_sports.motion import (HumanoidPose, Routine, Segment, heading, load_clip, quat_mul, quat_rotate,
                                      quat_slerp, yaw_quat)
 from vpd_mm.pose import COCO17_FLIP_INDEX
 
@@ -53,8 +53,8 @@ def test_load_clip_errors(tmp_path):
 @pytest.mark.parametrize('name', ['backflip', 'roll', 'getup_faceup'])
 def test_joints_match_teachers_forward_kinematics(name, renderer):
     """Posing our interpolated clip on the (thick) renderer humanoid gives exactly the COCO-17 joints of
-    vpd_mm.teachers.mocap.load_deepmimic_clip (stock humanoid, scipy slerp): one skeleton for VIPE* and the corpus."""
-    from vpd_mm.teachers.mocap import deepmimic_clip_paths, load_deepmimic_clip
+    vpd_mm.mocap.deepmimic.load_deepmimic_clip (stock humanoid, scipy slerp): one skeleton for VIPE* and the corpus."""
+    from vpd_mm.mocap.deepmimic import deepmimic_clip_paths, load_deepmimic_clip
     theirs, fps = load_deepmimic_clip(deepmimic_clip_paths()[name], fps=30)
     clip = load_clip(name)
     ours = []

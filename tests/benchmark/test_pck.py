@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.benchmark.conftest import load_tool
-from vpd_mm.benchmark.pck import evaluate_corpus, format_report, normalized_errors, pck, summarize
-from vpd_mm.datasets.corpus import Corpus
+from vpd_mm.mocap_sports.pck import evaluate_corpus, format_report, normalized_errors, pck, summarize
+from vpd_mm.corpus.corpus import Corpus
 
 
 def _frame() -> np.ndarray:

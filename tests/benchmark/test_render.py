@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from vpd_mm.benchmark.motion import load_clip
-from vpd_mm.benchmark.render import Appearance, Background, Camera, project, thick_humanoid_urdf
+from vpd_mm.mocap_sports.motion import load_clip
+from vpd_mm.mocap_sports.render import Appearance, Background, Camera, project, thick_humanoid_urdf
 
 
 def test_thick_urdf_changes_only_geometry(tmp_path):

@@ -10,10 +10,11 @@ import pytest
 
 from tests.benchmark.conftest import load_tool
 from tests.conftest import run_python
-from vpd_mm.benchmark.groundtruth import read_gt_pose
-from vpd_mm.benchmark.sports import (ACTION_CLASSES, PRESETS, SPORT, MocapSportsSpec, make_mocap_sports,
-                                     plan_instances, read_instances, render_instance)
-from vpd_mm.datasets.corpus import Corpus
+from vpd_mm.mocap_sports.groundtruth import read_gt_pose
+from vpd_mm.mocap_sports.plan import ACTION_CLASSES, PRESETS, SPORT, MocapSportsSpec, plan_instances, read_instances
+from vpd_mm.mocap_sports.scene import render_instance
+from vpd_mm.stages.mocap_sports import make_mocap_sports
+from vpd_mm.corpus.corpus import Corpus
 
 
 def test_tiny_corpus_files_are_consistent(tiny_mocap):
@@ -89,7 +90,7 @@ def test_determinism(tiny_mocap, renderer):
 
 
 def test_motion_blur_frame_is_the_mean_of_subframe_renders(renderer):
-    from vpd_mm.benchmark.scene import build_scene, exposure_times, ground_truth_pass
+    from vpd_mm.mocap_sports.scene import build_scene, exposure_times, ground_truth_pass
     spec = dataclasses.replace(PRESETS['tiny'], noise=(0.0, 0.0), shutters=(1 / 25,))
     inst = next(i for i in plan_instances(spec, seed=0) if i.label == 'spinkick')
     frames, gt = render_instance(inst, spec, renderer)

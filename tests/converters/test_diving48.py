@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from vpd_mm.datasets import Action, Corpus
+from vpd_mm.corpus import Action, Corpus
 from vpd_mm.datasets.converters import LabelFileError, prepare_corpus
 
 from .conftest import data_dir

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from vpd_mm.datasets import Corpus
+from vpd_mm.corpus import Corpus
 from vpd_mm.datasets.converters import LabelFileError, import_fewshot_lists, prepare_corpus
 
 from .conftest import data_dir, load_tool

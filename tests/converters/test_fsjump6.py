@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vpd_mm.datasets import Action, Corpus
+from vpd_mm.corpus import Action, Corpus
 from vpd_mm.datasets.converters import FS_CLASSES, LabelFileError, prepare_corpus, routine_name
 from vpd_mm.datasets.converters.fsjump6 import parse_hms, read_segments
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vpd_mm.datasets import Action, Corpus
+from vpd_mm.corpus import Action, Corpus
 from vpd_mm.datasets.converters import LabelFileError, element_frames, prepare_corpus
 from vpd_mm.datasets.converters.fewshot_lists import read_excluded
 

@@ -13,7 +13,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from vpd_mm.datasets import Action, Corpus, CorpusMeta, write_pose_dataset
+from vpd_mm.corpus import Action, Corpus, CorpusMeta
+from vpd_mm.datasets import write_pose_dataset
 from vpd_mm.datasets.converters import LabelFileError, import_skeleton_pickle
 from vpd_mm.datasets.converters.mmaction_skeleton import select_person
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vpd_mm.datasets import Corpus, PoseTrack, corpus_to_pose_dataset, write_pose_dataset
+from vpd_mm.corpus import Corpus, PoseTrack
+from vpd_mm.datasets import corpus_to_pose_dataset, write_pose_dataset
 from vpd_mm.datasets.converters import prepare_corpus
 
 from .conftest import data_dir

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vpd_mm.datasets import Corpus
+from vpd_mm.corpus import Corpus
 from vpd_mm.datasets.converters import prepare_corpus
 from vpd_mm.datasets.converters import video_meta
 from vpd_mm.datasets.converters.fewshot_lists import read_excluded

@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 
-from vpd_mm.datasets import Corpus
+from vpd_mm.corpus import Corpus
 from vpd_mm.datasets.converters import import_published, read_boxes_json, read_coco_keypoints
 
 from .conftest import data_dir

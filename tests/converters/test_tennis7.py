@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vpd_mm.datasets import Action, Corpus
+from vpd_mm.corpus import Action, Corpus
 from vpd_mm.datasets.converters import TENNIS7_CLASSES, LabelFileError, prepare_corpus
 from vpd_mm.datasets.converters.fewshot_lists import read_excluded
 from vpd_mm.datasets.converters.tennis7 import parse_clip_name

@@ -8,7 +8,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from vpd_mm.datasets.corpus import (FORMAT_VERSION, Action, Corpus, CorpusFormatError, CorpusMeta, FeatureTrack,
+from vpd_mm.corpus.corpus import (FORMAT_VERSION, Action, Corpus, CorpusFormatError, CorpusMeta, FeatureTrack,
                                     PoseTrack, Track, atomic_write_bytes)
 
 CLASSES = ['jump', 'wave', 'spin']

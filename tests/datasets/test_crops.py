@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from vpd_mm.datasets import Corpus, CorpusMeta, Track
-from vpd_mm.datasets.crop_store import CROP_BYTES_PER_FRAME, CropStore, decode_crop, encode_crop
-from vpd_mm.datasets.crops import (crop_window, cut_window, extract_crops, mirror_crops_and_flow,
-                                   track_windows)
+from vpd_mm.corpus import Corpus, CorpusMeta, Track
+from vpd_mm.corpus.crop_store import CROP_BYTES_PER_FRAME, CropStore, decode_crop, encode_crop
+from vpd_mm.datasets.transforms.augment import mirror_crops_and_flow
+from vpd_mm.stages.crops import crop_window, cut_window, extract_crops, track_windows
 from vpd_mm.testing import TinyCorpusSpec, make_tiny_corpus
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -82,7 +82,7 @@ def test_crop_codec_round_trip_is_close():
 
 
 def test_store_round_trip_byte_budget_and_atomic_writes(tmp_path):
-    store = CropStore(str(tmp_path))
+    store = Corpus(str(tmp_path)).crops
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:128, :128]
     smooth = np.stack([np.stack([xx + t, yy, xx + yy], -1) for t in range(4)]).astype(np.uint8)
@@ -104,7 +104,7 @@ def test_store_round_trip_byte_budget_and_atomic_writes(tmp_path):
             writer.add(0, [b'x', b'y'])
             raise RuntimeError('killed')
     assert sorted(os.listdir(tmp_path / 'crops')) == ['noisy', 'smooth']
-    np.testing.assert_array_equal(CropStore(str(tmp_path)).crop_frames('smooth'), frames)
+    np.testing.assert_array_equal(Corpus(str(tmp_path)).crops.crop_frames('smooth'), frames)
     with pytest.raises(ValueError, match='frames must increase'):
         with store.crop_writer('other') as writer:
             writer.add(2, [b'a', b'b'])
@@ -113,7 +113,7 @@ def test_store_round_trip_byte_budget_and_atomic_writes(tmp_path):
 
 
 def test_bytes_per_frame_budget_holds_for_random_crops(tmp_path):
-    store = CropStore(str(tmp_path))
+    store = Corpus(str(tmp_path)).crops
     rng = np.random.default_rng(1)
     base = cv2.resize(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), (128, 128), interpolation=cv2.INTER_CUBIC)
     crops = np.clip(base[None] + rng.normal(0, 25, (8, 128, 128, 3)), 0, 255).astype(np.uint8)
@@ -159,7 +159,7 @@ def test_crop_of_known_frames_and_previous_uses_same_window(tmp_path):
     corpus = _known_corpus(str(tmp_path / 'c'))
     counts = extract_crops(corpus, progress=False)
     assert (counts['written'], counts['errors'], counts['frames']) == (1, 0, 6)
-    store = CropStore(corpus.root)
+    store = corpus.crops
     np.testing.assert_array_equal(store.crop_frames('sq'), np.arange(6))
     # frame 3: box x 112..152 united with frame 2's x 108..148 -> x 108..152, y 100..140; side 44 -> 53
     window = store.crop_windows('sq')[3]
@@ -183,7 +183,7 @@ def test_zero_fill_in_extracted_crops(tmp_path):
     # move the athlete to the top-left corner: the window extends past the frame there
     corpus.write_track('sq', Track(np.array([0, 1], np.int32), np.array([[0, 0, 40, 40]] * 2, np.float32)))
     extract_crops(corpus, progress=False)
-    crop, _ = CropStore(corpus.root).read_crops('sq', 1)
+    crop, _ = corpus.crops.read_crops('sq', 1)
     # window [-4, -4, 48, 48]: 4 of 48 px outside on each of two sides -> about 10.7 crop px of zeros
     assert crop[:, :8].max() < 25 and crop[:8, :].max() < 25
     assert crop[20:, 20:].min() > 40
@@ -195,7 +195,7 @@ def test_resume_skips_complete_videos_and_ignores_temp_folders(tmp_path):
     os.makedirs(corpus.path('crops', '.tiny_000.abc.tmp'))  # a killed run's leftover
     first = extract_crops(corpus, video_ids=['tiny_000', 'tiny_001'], progress=False)
     assert (first['written'], first['skipped'], first['errors']) == (2, 0, 0)
-    store = CropStore(corpus.root)
+    store = corpus.crops
     assert store.crop_ids() == ['tiny_000', 'tiny_001'] and store.has_crops('tiny_000')
     stamp = os.stat(corpus.path('crops', 'tiny_000', 'data.npy')).st_mtime_ns
     second = extract_crops(corpus, progress=False)
@@ -218,7 +218,7 @@ def test_bad_videos_are_counted_errors_and_keep_other_outputs(tmp_path):
     failed = '\n'.join(counts['failed'])
     assert 'tiny_000.*: file: no video' in failed
     assert 'tiny_001.mp4: cannot open the video' in failed and 'tiny_002.mp4: cannot open' in failed
-    store = CropStore(corpus.root)
+    store = corpus.crops
     assert store.crop_ids() == ['tiny_003', 'tiny_004']  # nothing of the failed videos, nothing lost
     assert not os.listdir(corpus.path('crops'))[0].startswith('.') and len(os.listdir(corpus.path('crops'))) == 2
 
@@ -234,7 +234,7 @@ def test_frames_past_the_end_and_boxes_outside_are_counted_skips(tmp_path, caplo
         counts = extract_crops(corpus, progress=False)
     assert (counts['written'], counts['errors'], counts['beyond_end'], counts['outside']) == (1, 0, 3, 2)
     assert 'past the video end' in caplog.text and 'does not overlap the 320x240 frame' in caplog.text
-    np.testing.assert_array_equal(CropStore(corpus.root).crop_frames('sq'), [0, 1, 4, 5])
+    np.testing.assert_array_equal(corpus.crops.crop_frames('sq'), [0, 1, 4, 5])
 
 
 def test_extract_crops_tool(tmp_path, capsys):

@@ -9,10 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from vpd_mm.datasets.crop_store import (FLOW_CLIP, FLOW_LEVELS, CropStore, decode_flow, dequantize_flow,
+from vpd_mm.corpus.crop_store import (FLOW_CLIP, FLOW_LEVELS, CropStore, decode_flow, dequantize_flow,
                                         encode_flow, quantize_flow)
-from vpd_mm.datasets.crops import extract_crops, mirror_crops_and_flow
-from vpd_mm.datasets.flow import extract_flow, make_flow_fn, opencv_flow
+from vpd_mm.stages.crops import extract_crops
+from vpd_mm.datasets.transforms.augment import mirror_crops_and_flow
+from vpd_mm.stages.flow import extract_flow, make_flow_fn, opencv_flow
 from vpd_mm.testing import TinyCorpusSpec, add_crops_and_flow, make_tiny_corpus
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -77,7 +78,7 @@ def test_quantisation_round_trip_and_exact_zero():
 def test_extract_flow_on_the_tiny_corpus_and_resume(tmp_path):
     corpus = make_tiny_corpus(str(tmp_path / 'c'), spec=SMALL)
     add_crops_and_flow(corpus)
-    store = CropStore(corpus.root)
+    store = corpus.crops
     assert store.flow_ids() == corpus.video_ids()
     for video_id in corpus.video_ids():
         np.testing.assert_array_equal(store.flow_frames(video_id), store.crop_frames(video_id))

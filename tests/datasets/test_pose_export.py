@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from vpd_mm.datasets.corpus import Action, Corpus, CorpusMeta, PoseTrack
+from vpd_mm.corpus.corpus import Action, Corpus, CorpusMeta, PoseTrack
 from vpd_mm.datasets.pose_export import corpus_to_pose_dataset, write_pose_dataset
 from vpd_mm.testing import TINY_CLASSES, make_tiny_corpus
 

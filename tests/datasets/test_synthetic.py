@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from vpd_mm.datasets.corpus import Corpus
+from vpd_mm.corpus.corpus import Corpus
 from vpd_mm.testing import TINY_CLASSES, TinyCorpusSpec, figure_pose, make_tiny_corpus
 
 L_SHOULDER, R_SHOULDER, L_HIP, R_HIP = 5, 6, 11, 12

@@ -16,7 +16,7 @@ def write_teachers(corpus) -> None:
     The stand-in is a fixed random linear map of the 2D-joint feature, applied to the original and to the mirrored
     joints, so its mirrored row is the "re-embedded mirrored pose" exactly as for VIPE*.
     """
-    from vpd_mm.datasets import FeatureTrack
+    from vpd_mm.corpus import FeatureTrack
     from vpd_mm.pose import keypoint_score, pose2d_feature
     projection = np.random.default_rng(1).normal(0, 0.3, size=(26, VIPE_DIM)).astype(np.float32)
     for video_id, pose in corpus.iter_pose():
@@ -39,7 +39,7 @@ def distill_corpus(tmp_path_factory):
 @pytest.fixture
 def corpus_copy(distill_corpus, tmp_path):
     """A private copy of ``distill_corpus`` that a test may damage."""
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.corpus import Corpus
     root = str(tmp_path / 'corpus')
     shutil.copytree(distill_corpus.root, root)
     return Corpus(root)

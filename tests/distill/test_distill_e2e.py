@@ -169,7 +169,7 @@ def test_extract_features_tool(trained_synthetic, distill_corpus, tmp_path, one_
     import shutil
 
     from mmaction.registry import DATASETS
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.corpus import Corpus
     from vpd_mm.datasets.transforms import MirrorCropAndTarget
     cfg, _ = trained_synthetic
     checkpoint = glob.glob(osp.join(cfg.work_dir, 'best_val_loss_ma5_epoch_*.pth'))[0]

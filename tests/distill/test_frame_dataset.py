@@ -11,7 +11,8 @@ import torch
 from mmengine.registry import init_default_scope
 
 import vpd_mm  # noqa: F401
-from vpd_mm.datasets import Action, CorpusFormatError, FeatureTrack, ReplacementSampler, VPDFrameDataset
+from vpd_mm.corpus import Action, CorpusFormatError, FeatureTrack
+from vpd_mm.datasets import ReplacementSampler, VPDFrameDataset
 from vpd_mm.datasets.frame_dataset import videos_with_test_actions
 
 VAL_PIPE = [dict(type='LoadCropAndFlow'), dict(type='PackDistillInputs')]

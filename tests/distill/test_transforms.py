@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 import vpd_mm  # noqa: F401
-from vpd_mm.datasets.crops import mirror_crops_and_flow
+from vpd_mm.stages.crops import mirror_crops_and_flow
 from vpd_mm.datasets.transforms import (BackgroundNoise, CropColorJitter, LoadCropAndFlow, MirrorCropAndTarget,
                                         PackDistillInputs, ResizedCropWithFlow)
 from vpd_mm.datasets.transforms.augment import shift_hue
@@ -115,8 +115,8 @@ def test_resized_crop_uses_one_window_for_rgb_and_flow():
 
 
 def test_pack_and_load(distill_corpus):
-    from vpd_mm.datasets.crop_store import CropStore
-    store = CropStore(distill_corpus.root)
+    from vpd_mm.corpus.crop_store import CropStore
+    store = distill_corpus.crops
     crop, _ = store.read_crops('tiny_000', 10)
     flow = store.read_flow('tiny_000', 10)
     results = LoadCropAndFlow()(dict(corpus_root=distill_corpus.root, video_id='tiny_000', frame=10))

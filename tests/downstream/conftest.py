@@ -14,7 +14,7 @@ ONE_THREAD = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}  # tiny models: th
 
 def write_pose2d_teacher(root: str) -> None:
     """The 2D-joint teacher features of every video (as tools/demo.py writes them)."""
-    from vpd_mm.datasets import Corpus, FeatureTrack
+    from vpd_mm.corpus import Corpus, FeatureTrack
     from vpd_mm.pose import keypoint_score, pose2d_feature
     corpus = Corpus(root)
     for video_id, pose in corpus.iter_pose():
@@ -35,7 +35,7 @@ def pose2d_corpus(tmp_path_factory):
 @pytest.fixture
 def corpus_copy(pose2d_corpus, tmp_path):
     """A writable copy of ``pose2d_corpus`` (without videos) for the bad-input cases."""
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.corpus import Corpus
     root = str(tmp_path / 'corpus')
     shutil.copytree(pose2d_corpus.root, root, ignore=shutil.ignore_patterns('videos'))
     return Corpus(root)

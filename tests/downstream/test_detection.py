@@ -8,8 +8,8 @@ import pytest
 from conftest import run_python
 
 from downstream.conftest import ONE_THREAD, SYNTH_DETECTION, load_tool, loader_options, read_json
-from vpd_mm.datasets import CorpusFormatError
-from vpd_mm.evaluation.detection_protocol import default_thresholds, kfold_videos, select_detection_videos
+from vpd_mm.corpus import CorpusFormatError
+from vpd_mm.protocols.detection import default_thresholds, kfold_videos, select_detection_videos
 
 
 def test_select_detection_videos(pose2d_corpus, tmp_path):

@@ -10,9 +10,9 @@ import pytest
 from conftest import run_python
 
 from downstream.conftest import ONE_THREAD, SYNTH_RECOGNITION, load_tool, loader_options, read_json
-from vpd_mm.datasets import Action, CorpusFormatError, carve_validation, draw_fewshot, read_fewshot_ids
-from vpd_mm.datasets.fewshot import fewshot_list_path
-from vpd_mm.evaluation.fewshot_protocol import aggregate_fewshot, run_seed
+from vpd_mm.corpus import Action, CorpusFormatError, carve_validation, draw_fewshot, read_fewshot_ids
+from vpd_mm.corpus.fewshot import fewshot_list_path
+from vpd_mm.protocols.fewshot import aggregate_fewshot, run_seed
 
 
 def _actions(counts: dict[str, int], split: str = 'train') -> list[Action]:

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 
 from downstream.conftest import load_tool
-from vpd_mm.evaluation.report import detection_table, load_results, recognition_table, retrieval_table
+from vpd_mm.protocols.report import detection_table, load_results, recognition_table, retrieval_table
 
 
 def _write(path, doc):

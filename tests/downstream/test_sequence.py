@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from vpd_mm.datasets import Action, ActionSequenceDataset, CorpusFormatError, FeatureTrack, FrameWindowDataset
+from vpd_mm.corpus import Action, CorpusFormatError, FeatureTrack
+from vpd_mm.datasets import ActionSequenceDataset, FrameWindowDataset
 from vpd_mm.datasets.sequence import (PackSequenceInputs, action_window, detection_interval, frame_labels,
                                       interpolate_track, load_action_sequences, subsample_indices)
 

@@ -12,7 +12,7 @@ from conftest import run_python
 
 
 def write_pose2d_features(corpus, skip_video: str) -> None:
-    from vpd_mm.datasets import FeatureTrack
+    from vpd_mm.corpus import FeatureTrack
     from vpd_mm.pose import keypoint_score, pose2d_feature
     for video_id, pose in corpus.iter_pose():
         if video_id == skip_video:
@@ -24,7 +24,7 @@ def write_pose2d_features(corpus, skip_video: str) -> None:
 
 @pytest.mark.slow
 def test_retrieve_tool_end_to_end(tmp_path):
-    from vpd_mm.evaluation.retrieval import corpus_retrieval
+    from vpd_mm.protocols.retrieval import corpus_retrieval
     from vpd_mm.testing import make_tiny_corpus
     corpus = make_tiny_corpus(str(tmp_path / 'corpus'), seed=0)
     write_pose2d_features(corpus, skip_video='tiny_000')

@@ -20,7 +20,7 @@ TOOL = 'tools/data/extract_pose.py'
 def _tiny_topdown_config(path: str) -> str:
     from mmengine.config import Config
 
-    from vpd_mm.teachers.pose_runner import mmpose_config_path
+    from vpd_mm.stages.pose_mmpose import mmpose_config_path
     cfg = Config.fromfile(mmpose_config_path(None))
     codec = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=1)
     cfg.model.backbone = dict(type='ResNet', depth=18, stem_channels=8, base_channels=8, num_stages=2,
@@ -60,7 +60,7 @@ def corpus_copy(tiny_corpus, tmp_path):
     shutil.copy(tiny_corpus.path('meta.json'), root / 'meta.json')
     shutil.copytree(tiny_corpus.path('tracks'), root / 'tracks')
     os.symlink(tiny_corpus.path('videos'), root / 'videos')
-    from vpd_mm.datasets import Corpus
+    from vpd_mm.corpus import Corpus
     return Corpus(str(root))
 
 
@@ -129,7 +129,7 @@ def test_missing_checkpoint_names_model_and_url(tmp_path, corpus_copy):
 
 
 def test_published_weights_lookup():
-    from vpd_mm.teachers.pose_runner import DEFAULT_POSE_CONFIG, published_weights
+    from vpd_mm.stages.pose_mmpose import DEFAULT_POSE_CONFIG, published_weights
     name, url = published_weights(DEFAULT_POSE_CONFIG)
     assert name == 'td-hm_hrnet-w32_8xb64-210e_coco-256x192'
     assert url.endswith('td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth')

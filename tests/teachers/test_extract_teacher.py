@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import vpd_mm  # noqa: F401
-from vpd_mm.datasets import Corpus
+from vpd_mm.corpus import Corpus
 from vpd_mm.pose import keypoint_score, normalize_2d, pose2d_feature
 
 from conftest import REPO, run_python

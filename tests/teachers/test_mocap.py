@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from vpd_mm.teachers.mocap import (VIPE_HELDOUT_CLIPS, VIPE_TRAIN_CLIPS, deepmimic_clip_paths, interpolate_motion,
+from vpd_mm.mocap.deepmimic import (VIPE_HELDOUT_CLIPS, VIPE_TRAIN_CLIPS, deepmimic_clip_paths, interpolate_motion,
                                    load_deepmimic_clip, read_deepmimic_motion)
 
 from .helpers import call_tool

@@ -22,9 +22,6 @@ import argparse
 import glob
 import json
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # a checkout w/o `pip install`
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from tqdm import tqdm
 
-    from vpd_mm.datasets.corpus import atomic_write_bytes
+    from vpd_mm.corpus.corpus import atomic_write_bytes
     from vpd_mm.teachers.pose3d import convert_joint_file, write_pose3d
 
     files = _collect(args.inputs)

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(osp.join(args.corpus, 'meta.json')):
         raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
-    from vpd_mm.datasets import Corpus, CorpusFormatError, write_pose_dataset
+    from vpd_mm.corpus import Corpus, CorpusFormatError
+    from vpd_mm.datasets import write_pose_dataset
     out = args.out or osp.join(args.corpus, 'pose_dataset.pkl')
     try:
         data = write_pose_dataset(Corpus(args.corpus), out, tuple(args.img_shape) if args.img_shape else None,

@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,8 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.size < 8 or args.pad < 0:
         raise SystemExit(f'error: need --size >= 8 and --pad >= 0, got {args.size}, {args.pad}')
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
-    from vpd_mm.datasets import Corpus
-    from vpd_mm.datasets.crops import extract_crops
+    from vpd_mm.corpus import Corpus
+    from vpd_mm.stages.crops import extract_crops
     corpus = Corpus(args.corpus)
     if not args.videos and not corpus.video_ids():
         raise SystemExit(f'error: {corpus.path("tracks")}: no track files (<video_id>.json)')

@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-METHODS = ('farneback', 'dis', 'raft')  # vpd_mm.datasets.flow.FLOW_METHODS (not imported: --help stays fast)
+METHODS = ('farneback', 'dis', 'raft')  # vpd_mm.stages.flow.FLOW_METHODS (not imported: --help stays fast)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,8 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.raft_weights and args.method != 'raft':
         raise SystemExit(f'error: --raft-weights is only used with --method raft (got --method {args.method})')
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
-    from vpd_mm.datasets import Corpus
-    from vpd_mm.datasets.flow import extract_flow
+    from vpd_mm.corpus import Corpus
+    from vpd_mm.stages.flow import extract_flow
     try:
         counts = extract_flow(Corpus(args.corpus), method=args.method, raft_weights=args.raft_weights,
                               video_ids=args.videos, device=args.device, overwrite=args.overwrite)

@@ -15,8 +15,6 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # a checkout w/o `pip install`
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -40,8 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.batch_size < 1:
         raise SystemExit(f'error: --batch-size must be >= 1, got {args.batch_size}')
     import vpd_mm  # noqa: F401  (stack fixes: checkpoint loading under weights_only)
-    from vpd_mm.datasets import Corpus, CorpusFormatError
-    from vpd_mm.teachers.pose_runner import build_pose_model, pose_on_corpus
+    from vpd_mm.corpus import Corpus, CorpusFormatError
+    from vpd_mm.stages.pose_mmpose import build_pose_model, pose_on_corpus
 
     try:
         model = build_pose_model(args.config, args.checkpoint, args.device)

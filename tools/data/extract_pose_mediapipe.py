@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
     if args.workers < 1:
         raise SystemExit(f'error: --workers must be >= 1, got {args.workers}')
-    from vpd_mm.benchmark.mediapipe_teacher import run_mediapipe
-    from vpd_mm.datasets.corpus import Corpus, CorpusFormatError
+    from vpd_mm.stages.pose_mediapipe import run_mediapipe
+    from vpd_mm.corpus.corpus import Corpus, CorpusFormatError
     try:
         stats = run_mediapipe(Corpus(args.corpus), static=args.static, workers=args.workers,
                               overwrite=args.overwrite, progress=not args.no_progress, video_ids=args.videos,

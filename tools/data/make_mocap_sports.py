@@ -12,10 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,7 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from vpd_mm.benchmark.sports import ACTION_CLASSES, PRESETS, make_mocap_sports
+    from vpd_mm.mocap_sports.plan import ACTION_CLASSES, PRESETS
+    from vpd_mm.stages.mocap_sports import make_mocap_sports
     if args.preset not in PRESETS:
         raise SystemExit(f'error: unknown --preset {args.preset!r}; choose from {sorted(PRESETS)}')
     if args.workers < 1:

@@ -7,10 +7,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

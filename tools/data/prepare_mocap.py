@@ -3,7 +3,7 @@
 Forward kinematics of pybullet's DeepMimic humanoid turns every humanoid3d_*.txt clip into COCO-17 joints
 (metres, +z up) resampled to --fps; writes <out>/<clip>.npz and <out>/splits.json with
 "train" (the clips VIPE* trains on) and "heldout" (the clips kept unseen: the rendered benchmark's action classes
-and the view-invariance test set), see vpd_mm.teachers.mocap.VIPE_TRAIN_CLIPS / VIPE_HELDOUT_CLIPS.
+and the view-invariance test set), see vpd_mm.mocap.deepmimic.VIPE_TRAIN_CLIPS / VIPE_HELDOUT_CLIPS.
 
 Example:
     python tools/data/prepare_mocap.py --out data/mocap3d
@@ -12,10 +12,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # a checkout w/o `pip install`
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.fps < 0:
         raise SystemExit(f'error: --fps must be >= 0, got {args.fps}')
-    from vpd_mm.teachers.mocap import write_mocap_pose3d
+    from vpd_mm.mocap.deepmimic import write_mocap_pose3d
     try:
         written = write_mocap_pose3d(args.out, fps=args.fps or None, clips=args.clips, overwrite=args.overwrite)
     except (ValueError, FileNotFoundError) as error:

@@ -19,7 +19,7 @@ from mmcv.transforms import BaseTransform
 from mmaction.registry import DATASETS, TRANSFORMS
 
 from .baseline_actions import CorpusActionDataset
-from .corpus import Action, CorpusFormatError
+from ..corpus.corpus import Action, CorpusFormatError
 
 __all__ = ['CorpusVideoDataset', 'ActionWindow']
 

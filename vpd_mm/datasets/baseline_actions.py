@@ -9,9 +9,9 @@ Selection (identical to ``ActionSequenceDataset.split_actions`` plus its class f
 - ``classes``: the class names in label order (default ``meta.json`` classes); actions of other classes are left
   out and counted in the log (Tennis7 uses 7 of the 11 tennis labels);
 - ``carve_val``: when > 0 and the corpus has no ``val`` actions, a seeded class-stratified fraction of ``train``
-  (:func:`~vpd_mm.datasets.fewshot.carve_validation`) is ``val`` and leaves ``train`` (FX35, Diving48);
+  (:func:`~vpd_mm.corpus.fewshot.carve_validation`) is ``val`` and leaves ``train`` (FX35, Diving48);
 - ``fewshot_file``: an id list (``annotations/fewshot/<k>_<trial>.txt``, read with
-  :func:`~vpd_mm.datasets.fewshot.read_fewshot_ids`: empty, unknown or val/test ids are errors naming the file);
+  :func:`~vpd_mm.corpus.fewshot.read_fewshot_ids`: empty, unknown or val/test ids are errors naming the file);
   ``train`` keeps only its actions and a carved ``val`` never contains them.
 
 Windows: :func:`~vpd_mm.datasets.sequence.action_window` (``window='sport'``: FSJump6 from 2.5 s before the jump
@@ -25,8 +25,8 @@ from typing import Any, Sequence
 from mmaction.datasets import BaseActionDataset
 from mmengine.logging import print_log
 
-from .corpus import Action, Corpus, CorpusFormatError
-from .fewshot import carve_validation, read_fewshot_ids
+from ..corpus.corpus import Action, Corpus, CorpusFormatError
+from ..corpus.fewshot import carve_validation, read_fewshot_ids
 from .sequence import action_window, video_fps
 
 __all__ = ['select_actions', 'CorpusActionDataset']

@@ -20,7 +20,7 @@ import numpy as np
 from mmaction.registry import DATASETS
 
 from .baseline_actions import CorpusActionDataset
-from .corpus import Action, PoseTrack
+from ..corpus.corpus import Action, PoseTrack
 
 __all__ = ['CorpusPoseDataset', 'window_keypoints']
 

@@ -1,5 +1,5 @@
 """Cropped-athlete inputs for the end-to-end baselines (TSN, TRN, GSM): the 128x128 crops and optical flow the
-VPD student sees, read from the corpus ``crops/`` and ``flow/`` (:class:`~vpd_mm.datasets.crop_store.CropStore`).
+VPD student sees, read from the corpus ``crops/`` and ``flow/`` (:class:`~vpd_mm.corpus.crop_store.CropStore`).
 
 Pipeline (mmaction2's own TSN transforms around two of ours)::
 
@@ -24,8 +24,9 @@ from mmcv.transforms import BaseTransform
 from mmaction.registry import DATASETS, TRANSFORMS
 
 from .baseline_actions import CorpusActionDataset
-from .corpus import Action
-from .crop_store import FLOW_CLIP, CropStore
+from ..corpus.corpus import Action
+from ..corpus.corpus import Corpus
+from ..corpus.crop_store import FLOW_CLIP, CropStore
 
 __all__ = ['CropActionDataset', 'CropDecode', 'FlipStackedFlow', 'flow_to_uint8']
 
@@ -61,7 +62,7 @@ class CropActionDataset(CorpusActionDataset):
     def __init__(self, data_root: str, modality: str = 'RGB', **kwargs: Any) -> None:
         if modality not in ('RGB', 'Flow'):
             raise ValueError(f"modality must be 'RGB' or 'Flow', got {modality!r}")
-        self.store = CropStore(data_root)
+        self.store = Corpus(data_root).crops
         super().__init__(data_root, modality=modality, **kwargs)
 
     def action_info(self, action: Action, start: int, end: int) -> dict[str, Any] | str:
@@ -97,7 +98,7 @@ class CropDecode(BaseTransform):
     def store(cls, root: str) -> CropStore:
         """The cached :class:`CropStore` of ``root``."""
         if root not in cls._stores:
-            cls._stores[root] = CropStore(root)
+            cls._stores[root] = Corpus(root).crops
         return cls._stores[root]
 
     def transform(self, results: dict) -> dict:

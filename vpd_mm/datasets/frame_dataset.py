@@ -29,7 +29,7 @@ workers (no reference counts are touched per frame).
 Bad input: a video without a teacher file, without crops or (with flow) without flow, or whose teacher file lacks
 frames that have crops (a stale or truncated teacher file) is skipped and counted, with one warning per video
 naming the file (``strict=True`` raises instead); a corpus where no frame is eligible raises
-:class:`~vpd_mm.datasets.corpus.CorpusFormatError` with the counts. An epoch of ``N`` frames drawn with
+:class:`~vpd_mm.corpus.corpus.CorpusFormatError` with the counts. An epoch of ``N`` frames drawn with
 replacement is :class:`ReplacementSampler`.
 """
 from __future__ import annotations
@@ -48,8 +48,8 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from mmengine.logging import print_log
 from torch.utils.data import Dataset, Sampler
 
-from .corpus import Corpus, CorpusFormatError
-from .crop_store import CropStore
+from ..corpus.corpus import Corpus, CorpusFormatError
+from ..corpus.crop_store import CropStore
 
 __all__ = ['VPDFrameDataset', 'ReplacementSampler', 'videos_with_test_actions']
 
@@ -149,7 +149,7 @@ class VPDFrameDataset(Dataset):
         return intervals
 
     def _build_index(self) -> None:
-        store = CropStore(self.data_root)
+        store = Corpus(self.data_root).crops
         intervals = self._action_intervals() if self.frames_mode == 'actions' else None
         teacher_dir = self.corpus.path('teacher', self.teacher)
         videos, offsets, table_frames, table_feats, rows = [], [0], [], [], []

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .corpus import Corpus, PoseTrack, atomic_write_bytes
+from ..corpus.corpus import Corpus, PoseTrack, atomic_write_bytes
 
 __all__ = ['corpus_to_pose_dataset', 'write_pose_dataset']
 

@@ -40,8 +40,8 @@ from mmengine.logging import print_log
 from mmaction.registry import DATASETS, TRANSFORMS
 from mmaction.structures import ActionDataSample
 
-from .corpus import Action, Corpus, CorpusFormatError, CorpusMeta, FeatureTrack
-from .fewshot import carve_validation, read_fewshot_ids
+from ..corpus.corpus import Action, Corpus, CorpusFormatError, CorpusMeta, FeatureTrack
+from ..corpus.fewshot import carve_validation, read_fewshot_ids
 
 __all__ = [
     'parse_feature_spec', 'interpolate_track', 'subsample_indices', 'action_window', 'detection_interval',

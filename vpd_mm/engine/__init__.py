@@ -1,7 +1,6 @@
-"""Training and inference plumbing of the distillation: model-selection hook, AMP-when-CUDA optimizer wrapper,
-student feature extraction (registered in mmaction2's HOOKS / OPTIM_WRAPPERS)."""
-from .feature_extraction import StudentExtractor, extract_features, load_student
+"""Training plumbing of the distillation: model-selection hook and the AMP-when-CUDA optimizer wrapper
+(registered in mmaction2's HOOKS / OPTIM_WRAPPERS)."""
 from .hooks import LossMovingAverageHook
 from .optim import AmpOptimWrapperIfCuda
 
-__all__ = ['LossMovingAverageHook', 'AmpOptimWrapperIfCuda', 'StudentExtractor', 'extract_features', 'load_student']
+__all__ = ['LossMovingAverageHook', 'AmpOptimWrapperIfCuda']

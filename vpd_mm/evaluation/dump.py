@@ -9,7 +9,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmaction.registry import METRICS
 
-from ..datasets.corpus import atomic_write_bytes
+from ..corpus.corpus import atomic_write_bytes
 
 
 def _plain(value: Any) -> Any:

@@ -3,7 +3,7 @@
 Modes (mmengine ``BaseModel``): ``loss`` returns the distillation losses, ``predict`` attaches ``pred_target``
 (D(F(x)), or F(x) without motion) and ``pred_feat`` (F(x)) to each data sample (the validation metric compares
 them with ``gt_pose`` / ``gt_motion``), and ``tensor`` returns F(x) alone, the pose descriptor. D is not needed
-after training: ``vpd_mm.engine.feature_extraction`` keeps only the ``backbone.*`` weights.
+after training: ``vpd_mm.stages.student_features`` keeps only the ``backbone.*`` weights.
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..datasets.corpus import atomic_write_bytes
+from ..corpus.corpus import atomic_write_bytes
 from ..pose import COCO17_FLIP_INDEX
 
 __all__ = [

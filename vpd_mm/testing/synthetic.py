@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..datasets.corpus import Action, Corpus, CorpusMeta, PoseTrack, Track
+from ..corpus.corpus import Action, Corpus, CorpusMeta, PoseTrack, Track
 from ..pose import COCO17_BONES
 
 __all__ = ['TINY_CLASSES', 'TinyCorpusSpec', 'make_tiny_corpus', 'figure_pose', 'add_crops_and_flow']
@@ -193,8 +193,8 @@ def add_crops_and_flow(corpus: Corpus, method: str = 'farneback') -> None:
     Raises:
         RuntimeError: some video failed (the message names the files).
     """
-    from ..datasets.crops import extract_crops
-    from ..datasets.flow import extract_flow
+    from ..stages.crops import extract_crops
+    from ..stages.flow import extract_flow
     for counts in (extract_crops(corpus, progress=False), extract_flow(corpus, method=method, progress=False)):
         if counts['errors']:
             raise RuntimeError('; '.join(counts['failed']))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..corpus import Corpus, CorpusFormatError
+from ...corpus.corpus import Corpus, CorpusFormatError
 from .common import LabelFileError
 from .fewshot_lists import import_fewshot_lists
 from .prepare import prepare_corpus

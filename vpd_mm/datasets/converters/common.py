@@ -2,7 +2,7 @@
 
 Every converter turns the native label files of one benchmark into a :class:`Conversion` (classes, actions,
 excluded items, the source video of every corpus video) that :func:`~.prepare.prepare_corpus` writes through
-:class:`~vpd_mm.datasets.corpus.Corpus`. Bad input is either a :class:`LabelFileError` naming the file and the
+:class:`~vpd_mm.corpus.corpus.Corpus`. Bad input is either a :class:`LabelFileError` naming the file and the
 line (or JSON entry), or a skip counted and logged by :class:`SkipLog`, never silent.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..corpus import Action
+from ...corpus.corpus import Action
 
 __all__ = ['LabelFileError', 'SkipLog', 'Conversion', 'read_label_lines', 'require_file', 'logger']
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..corpus import Action
+from ...corpus.corpus import Action
 from .common import Conversion, LabelFileError, require_file
 
 __all__ = ['read_diving48_vocab', 'read_diving48_labels', 'convert_diving48']

@@ -22,7 +22,7 @@ import os.path as osp
 import re
 from typing import Iterable, Sequence
 
-from ..corpus import Action, Corpus
+from ...corpus.corpus import Action, Corpus
 from .common import LabelFileError, SkipLog, read_label_lines
 
 __all__ = ['PUBLISHED_LIST_PATTERN', 'EXCLUDED_FILE', 'find_fewshot_lists', 'read_excluded', 'write_excluded',

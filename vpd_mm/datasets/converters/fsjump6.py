@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import os.path as osp
 
-from ..corpus import Action
+from ...corpus.corpus import Action
 from .common import Conversion, LabelFileError, SkipLog, read_label_lines, require_file
 
 __all__ = ['FS_CLASSES', 'FS_TEST_PREFIXES', 'FS_FPS', 'parse_hms', 'routine_name', 'read_segments',

@@ -31,7 +31,7 @@ import math
 import os.path as osp
 from typing import Any, Callable
 
-from ..corpus import Action
+from ...corpus.corpus import Action
 from .common import Conversion, LabelFileError, SkipLog, read_label_lines, require_file
 
 __all__ = ['FX_EVENT_TYPE', 'read_gym99_categories', 'read_gym99_labels', 'parse_element_id', 'element_frames',

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..corpus import Corpus, PoseTrack
+from ...corpus.corpus import Corpus, PoseTrack
 from .common import LabelFileError
 from .published import ImportSummary
 

@@ -5,7 +5,7 @@
 1. **Labels** (always, fast, rewritten on every run): the sport's converter reads the published label files;
    actions whose video is missing or unreadable (when the video set is known, see
    :mod:`.video_meta`) or that end past their video's last frame are left out, counted and logged; FX35 and
-   Diving48 get a validation split carved from train (:func:`vpd_mm.datasets.fewshot.carve_validation`:
+   Diving48 get a validation split carved from train (:func:`vpd_mm.corpus.fewshot.carve_validation`:
    per class ``round(fraction * n)`` training actions, at least one left in train, seeded; default fraction
    0.1, seed 0; the reference validates these two on test, its bug 6). Written: ``meta.json``,
    ``annotations/actions.json``, ``annotations/classes.txt`` (one class per line, label order) and
@@ -26,8 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ..corpus import Action, Corpus, CorpusMeta, SPLITS
-from ..fewshot import carve_validation
+from ...corpus.corpus import Action, Corpus, CorpusMeta, SPLITS
+from ...corpus.fewshot import carve_validation
 from .common import Conversion, LabelFileError, SkipLog, logger
 from .diving48 import convert_diving48
 from .fewshot_lists import write_excluded
@@ -215,7 +215,7 @@ def prepare_corpus(sport: str, labels_dir: str, out: str, videos_dir: str | None
             actions = _carve(actions, val_fraction, seed)
             extra['val_split'] = (f'carved from train: round({val_fraction} x n) of each class\'s n training actions '
                                   f'(at least one left in train), seed {seed} '
-                                  '(vpd_mm.datasets.fewshot.carve_validation); the reference validates on test')
+                                  '(vpd_mm.corpus.fewshot.carve_validation); the reference validates on test')
         else:
             extra['val_split'] = 'none (carve one downstream, e.g. ActionSequenceDataset(carve_val=...))'
     conversion.actions = actions

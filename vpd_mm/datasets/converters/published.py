@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..corpus import Corpus, CorpusFormatError, PoseTrack, Track
+from ...corpus.corpus import Corpus, CorpusFormatError, PoseTrack, Track
 from .common import LabelFileError, SkipLog
 
 __all__ = ['BOXES_FILE', 'KEYPOINTS_FILE', 'read_boxes_json', 'read_coco_keypoints', 'find_published_videos',

@@ -26,7 +26,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from typing import Iterable
 
-from ..corpus import Action
+from ...corpus.corpus import Action
 from .common import Conversion, LabelFileError, SkipLog, read_label_lines, require_file
 
 __all__ = ['TENNIS7_CLASSES', 'TENNIS_OTHER_LABELS', 'TENNIS_TEST_MATCHES', 'TENNIS_PLAYERS', 'parse_clip_name',

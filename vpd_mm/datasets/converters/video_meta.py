@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
-from ..corpus import VIDEO_EXTENSIONS, atomic_write_bytes
+from ...corpus.corpus import VIDEO_EXTENSIONS, atomic_write_bytes
 from .common import LabelFileError, SkipLog, logger
 
 __all__ = ['VideoInfo', 'read_reference_video_meta', 'probe_video', 'list_videos', 'VideoCatalog', 'link_video',

@@ -23,9 +23,28 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
-from ..crops import mirror_crops_and_flow
 
-__all__ = ['shift_hue', 'MirrorCropAndTarget', 'CropColorJitter', 'BackgroundNoise', 'ResizedCropWithFlow']
+__all__ = ['mirror_crops_and_flow', 'shift_hue', 'MirrorCropAndTarget', 'CropColorJitter', 'BackgroundNoise', 'ResizedCropWithFlow']
+
+
+
+def mirror_crops_and_flow(crop: np.ndarray, prev: np.ndarray,
+                          flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mirror a crop, its previous crop and their flow left-right (flow x negated). Mirroring twice is identity.
+
+    Args:
+        crop (np.ndarray): (..., H, W, 3) image(s).
+        prev (np.ndarray): (..., H, W, 3) previous image(s).
+        flow (np.ndarray): (..., H, W, 2) flow in pixels, ``[..., 0]`` = dx.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: mirrored (crop, prev, flow), new contiguous arrays.
+    """
+    crop_m = np.ascontiguousarray(crop[..., ::-1, :])
+    prev_m = np.ascontiguousarray(prev[..., ::-1, :])
+    flow_m = np.array(flow[..., ::-1, :], copy=True)
+    flow_m[..., 0] = -flow_m[..., 0]
+    return crop_m, prev_m, flow_m
 
 
 @TRANSFORMS.register_module()

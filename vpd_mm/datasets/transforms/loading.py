@@ -8,8 +8,8 @@ import cv2
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
-from ..corpus import CorpusFormatError
-from ..crop_store import CropStore
+from ...corpus.corpus import Corpus, CorpusFormatError
+from ...corpus.crop_store import CropStore
 
 __all__ = ['LoadCropAndFlow']
 
@@ -42,7 +42,7 @@ class LoadCropAndFlow(BaseTransform):
     def _store(self, root: str) -> CropStore:
         store = self._stores.get(root)
         if store is None:
-            store = self._stores[root] = CropStore(root)
+            store = self._stores[root] = Corpus(root).crops
         return store
 
     def transform(self, results: dict[str, Any]) -> dict[str, Any]:

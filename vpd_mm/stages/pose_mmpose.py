@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..datasets.corpus import Corpus, CorpusFormatError, PoseTrack, Track
+from ..corpus.corpus import Corpus, CorpusFormatError, PoseTrack, Track
 
 __all__ = ['DEFAULT_POSE_CONFIG', 'mmpose_config_path', 'published_weights', 'build_pose_model',
            'estimate_poses', 'video_pose', 'pose_on_corpus']

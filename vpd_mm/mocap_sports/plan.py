@@ -2,7 +2,7 @@
 
 Every *instance* is one uncut "routine" video: unlabelled movement (walking, running, dancing, shadow boxing,
 or crawling before a get-up), one labelled action, and more unlabelled movement, chained with cross-faded
-transitions (:class:`~vpd_mm.benchmark.motion.Routine`). Action classes are defined by motion only
+transitions (:class:`~vpd_mm.mocap_sports.motion.Routine`). Action classes are defined by motion only
 (:data:`ACTION_CLASSES`); appearance is sampled independently of the class. Each instance draws, from its own
 seeded generator:
 
@@ -12,18 +12,18 @@ seeded generator:
 - exposure: shutter time; the frame is the mean of sub-frame renders over the shutter (motion blur), with as
   many sub-frames as the fastest joint's streak needs (one for a frame that barely moves).
 
-Output (the corpus layout of :mod:`vpd_mm.datasets.corpus`, plus ground truth):
+Output (the corpus layout of :mod:`vpd_mm.corpus.corpus`, plus ground truth):
 
 ```
 meta.json                  CorpusMeta(sport='mocap_sports', ...), extra: size, seed, spec, gt folder
 videos/<id>.mp4            mp4v, 25 fps by default
 tracks/<id>.json           ground-truth athlete box per frame (projected joints and figure mask, padded)
-gt_pose/<id>.npz           ground-truth 2D joints, same fields as pose/ (+ extras: vpd_mm.benchmark.groundtruth)
+gt_pose/<id>.npz           ground-truth 2D joints, same fields as pose/ (+ extras: vpd_mm.mocap_sports.groundtruth)
 annotations/instances.json every instance's parameters, segments and split
 annotations/actions.json   one action per video, split by instance (written last: the corpus is complete)
 ```
 
-``pose/`` is left to the teacher (:mod:`vpd_mm.benchmark.mediapipe_teacher`). Deterministic: the same seed and
+``pose/`` is left to the teacher (:mod:`vpd_mm.stages.pose_mediapipe`). Deterministic: the same seed and
 spec give the same ground truth, actions and splits; a killed run resumes where it stopped (finished videos are
 skipped).
 """
@@ -40,14 +40,12 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
-from ..datasets.corpus import Action, Corpus, CorpusFormatError, CorpusMeta, Track, atomic_write_bytes
-from .groundtruth import gt_pose_path, write_gt_pose
+from ..corpus import Corpus, CorpusFormatError
 from .motion import Segment
-from .scene import render_instance
 
 __all__ = [
     'ActionClass', 'ACTION_CLASSES', 'FILLER_CLIPS', 'MocapSportsSpec', 'PRESETS', 'Instance', 'plan_instances',
-    'render_instance', 'make_mocap_sports', 'read_instances', 'write_video', 'SPORT'
+    'read_instances', 'SPORT', 'GENERATOR_VERSION'
 ]
 
 SPORT = 'mocap_sports'
@@ -203,7 +201,7 @@ class Instance:
         index (int): instance number within its class.
         split (str): ``'train'``, ``'val'`` or ``'test'``.
         seed (list[int]): entropy of the instance's own random generator (appearance, background, noise).
-        segments (list[dict]): :class:`~vpd_mm.benchmark.motion.Segment` fields of the routine's pieces.
+        segments (list[dict]): :class:`~vpd_mm.mocap_sports.motion.Segment` fields of the routine's pieces.
         action_segment (int): index of the labelled segment.
         mirror (bool): mirrored routine.
         camera (dict): yaw, elevation (degrees), distance (m), fov (degrees).
@@ -227,7 +225,7 @@ class Instance:
 
 
 def _clip_lengths() -> dict[str, float]:
-    from ..teachers.mocap import deepmimic_clip_paths, read_deepmimic_motion
+    from ..mocap.deepmimic import deepmimic_clip_paths, read_deepmimic_motion
     return {name: read_deepmimic_motion(path).duration for name, path in deepmimic_clip_paths().items()}
 
 
@@ -287,128 +285,6 @@ def plan_instances(spec: MocapSportsSpec, seed: int = 0) -> list[Instance]:
                 shutter=float(spec.shutters[int(rng.integers(len(spec.shutters)))]), num_frames=num_frames,
                 action=(a_start, a_end)))
     return sorted(instances, key=lambda inst: inst.video_id)
-
-
-# ------------------------------------------------------------------------------------------------ writing
-def write_video(path: str, frames: np.ndarray, fps: float) -> None:
-    """Write (T, H, W, 3) uint8 RGB frames as an mp4v video, atomically (temporary file, then rename)."""
-    tmp = osp.join(osp.dirname(path), '.' + osp.basename(path) + '.tmp.mp4')
-    height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f'OpenCV cannot write {tmp} (mp4v codec)')
-    try:
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
-    os.replace(tmp, path)
-
-
-# ------------------------------------------------------------------------------------------------ the corpus
-def _video_done(corpus: Corpus, video_id: str) -> bool:
-    return all(osp.exists(p) for p in (corpus.path('videos', video_id + '.mp4'),
-                                       corpus.path('tracks', video_id + '.json'), gt_pose_path(corpus, video_id)))
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _work(job: tuple[str, Instance, MocapSportsSpec]) -> tuple[str, int, float]:
-    """Render and write one video (runs in a worker process or inline)."""
-    import time
-    root, instance, spec = job
-    if 'renderer' not in _WORKER:
-        from .render import Renderer
-        cv2.setNumThreads(1)
-        _WORKER['renderer'] = Renderer()
-    corpus = Corpus(root)
-    begin = time.perf_counter()
-    try:
-        frames, gt = render_instance(instance, spec, _WORKER['renderer'])
-        # the track last: Corpus.video_ids() (tracks/) then lists only complete videos
-        write_video(corpus.path('videos', instance.video_id + '.mp4'), frames, spec.fps)
-        write_gt_pose(corpus, instance.video_id, gt)
-        corpus.write_track(instance.video_id, Track(np.arange(len(frames), dtype=np.int32), gt.boxes))
-    except Exception as error:
-        raise RuntimeError(f'{instance.video_id} ({instance.label} #{instance.index}): {error!r}') from error
-    return instance.video_id, len(frames), time.perf_counter() - begin
-
-
-def make_mocap_sports(root: str, spec: MocapSportsSpec | None = None, seed: int = 0, workers: int = 1,
-                      progress: bool = True, preset: str | None = None,
-                      log: Callable[[str], None] | None = None) -> Corpus:
-    """Generate (or finish generating) the ``mocap_sports`` corpus in ``root``.
-
-    ``meta.json`` and ``annotations/instances.json`` are written first; each video's ``videos/``, ``gt_pose/``
-    and ``tracks/`` files next, the track last (videos already complete are skipped, so a killed run resumes);
-    ``annotations/actions.json`` last. A folder generated with another seed or spec is refused.
-
-    Args:
-        root (str): output folder.
-        spec (MocapSportsSpec, optional): sizes and variation; ``PRESETS['default']`` if None.
-        seed (int): the seed everything follows from.
-        workers (int): rendering processes (each holds one pybullet client).
-        progress (bool): show a tqdm progress bar.
-        preset (str, optional): the preset name, recorded in ``meta.json``.
-        log (callable, optional): receives one summary line.
-
-    Returns:
-        Corpus: the corpus at ``root``.
-
-    Raises:
-        ValueError: a bad spec, or ``root`` holds a corpus made with other settings.
-        RuntimeError: a video failed (the message names it).
-    """
-    from tqdm import tqdm
-    spec = spec or PRESETS['default']
-    instances = plan_instances(spec, seed)
-    corpus = Corpus(root)
-    extra = dict(width=spec.width, height=spec.height, seed=int(seed), preset=preset,
-                 generator_version=GENERATOR_VERSION, spec=spec.to_json(), gt_pose='gt_pose',
-                 instances='annotations/instances.json')
-    meta = CorpusMeta(sport=SPORT, classes=list(spec.classes), fps=spec.fps, max_fps=spec.fps, extra=extra)
-    if osp.exists(corpus.path('meta.json')):
-        old = corpus.read_meta()
-        if old.sport != SPORT or {k: v for k, v in old.extra.items() if k != 'preset'} != \
-                {k: v for k, v in extra.items() if k != 'preset'} or old.classes != meta.classes:
-            raise ValueError(f'{corpus.path("meta.json")}: this folder holds a corpus made with other settings '
-                             f'(sport {old.sport!r}, seed {old.extra.get("seed")!r}); choose a new --out or '
-                             'delete it')
-    else:
-        corpus.write_meta(meta)
-    data = json.dumps([asdict(i) for i in instances], indent=1).encode()
-    atomic_write_bytes(corpus.path('annotations', 'instances.json'), lambda f: f.write(data))
-    os.makedirs(corpus.path('videos'), exist_ok=True)
-    todo = [inst for inst in instances if not _video_done(corpus, inst.video_id)]
-    jobs = [(root, inst, spec) for inst in todo]
-    frames_done = 0
-    seconds = 0.0
-    bar = tqdm(total=len(instances), initial=len(instances) - len(todo), desc='render mocap_sports',
-               unit='video', disable=not progress)
-    try:
-        if workers > 1 and len(jobs) > 1:
-            method = 'fork' if 'fork' in mp.get_all_start_methods() else 'spawn'
-            with mp.get_context(method).Pool(workers) as pool:
-                for _, count, elapsed in pool.imap_unordered(_work, jobs):
-                    frames_done += count
-                    seconds += elapsed
-                    bar.update()
-        else:
-            for job in jobs:
-                _, count, elapsed = _work(job)
-                frames_done += count
-                seconds += elapsed
-                bar.update()
-    finally:
-        bar.close()
-    actions = [Action(id=f'{inst.video_id}_0', video_id=inst.video_id, start=int(inst.action[0]),
-                      end=int(inst.action[1]), label=inst.label, split=inst.split) for inst in instances]
-    corpus.write_actions(actions, classes=meta.classes)
-    if log is not None and todo:
-        log(f'rendered {len(todo)} videos, {frames_done} frames, {frames_done / max(seconds, 1e-9):.1f} '
-            f'frames/s per worker ({workers} worker(s)); skipped {len(instances) - len(todo)} finished videos')
-    return corpus
 
 
 def read_instances(corpus: Corpus) -> list[Instance]:

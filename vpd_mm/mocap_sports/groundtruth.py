@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets.corpus import Corpus, CorpusFormatError, PoseTrack, atomic_write_bytes
+from ..corpus.corpus import Corpus, CorpusFormatError, PoseTrack, atomic_write_bytes
 
 __all__ = ['GT_FOLDER', 'GroundTruth', 'gt_pose_path', 'write_gt_pose', 'read_gt_pose']
 
@@ -88,7 +88,7 @@ class GroundTruth:
         return len(self.keypoints)
 
     def pose_track(self) -> PoseTrack:
-        """The ground truth as a :class:`~vpd_mm.datasets.corpus.PoseTrack` (scores 1)."""
+        """The ground truth as a :class:`~vpd_mm.corpus.corpus.PoseTrack` (scores 1)."""
         num = len(self)
         return PoseTrack(np.arange(num, dtype=np.int32), self.keypoints.astype(np.float32),
                          np.ones((num, 17), np.float32), self.boxes.astype(np.float32))

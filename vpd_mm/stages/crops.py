@@ -12,7 +12,7 @@ For a tracked frame t with box ``[x, y, w, h]`` (``tracks/<video_id>.json``):
 
 Frames past the video's end and boxes that do not overlap the frame (or have zero size) are skipped, counted and
 logged; a missing, unreadable or truncated video is a counted, logged error naming the file, and the other videos
-go on. Output: :class:`~vpd_mm.datasets.crop_store.CropStore` (``crops/<video_id>/``), written atomically per
+go on. Output: :class:`~vpd_mm.corpus.crop_store.CropStore` (``crops/<video_id>/``), written atomically per
 video; complete videos are skipped, so a killed run resumes.
 """
 from __future__ import annotations
@@ -20,25 +20,22 @@ from __future__ import annotations
 import logging
 import math
 import os
+from functools import partial
 from typing import Any, Sequence
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from .corpus import Corpus, CorpusFormatError
-from .crop_store import CROP_SIZE, CropStore, encode_crop_pairs
+from ..corpus import Corpus
+from ..corpus.crop_store import CROP_SIZE, encode_crop_pairs
+from .runner import VideoReadError, for_each_video
 
-__all__ = ['crop_window', 'track_windows', 'cut_window', 'mirror_crops_and_flow', 'extract_crops',
+__all__ = ['crop_window', 'track_windows', 'cut_window', 'extract_crops',
            'extract_video_crops', 'VideoReadError']
 
 logger = logging.getLogger(__name__)
 
 DECODE_BATCH = 32
-
-
-class VideoReadError(RuntimeError):
-    """A video is missing, cannot be opened, or a frame it claims to have cannot be decoded."""
 
 
 # ------------------------------------------------------------------------------------------------ window math
@@ -112,25 +109,6 @@ def cut_window(image: np.ndarray, window: Sequence[int], size: int = CROP_SIZE) 
     return cv2.resize(patch, (size, size), interpolation=interpolation)
 
 
-def mirror_crops_and_flow(crop: np.ndarray, prev: np.ndarray,
-                          flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mirror a crop, its previous crop and their flow left-right (flow x negated). Mirroring twice is identity.
-
-    Args:
-        crop (np.ndarray): (..., H, W, 3) image(s).
-        prev (np.ndarray): (..., H, W, 3) previous image(s).
-        flow (np.ndarray): (..., H, W, 2) flow in pixels, ``[..., 0]`` = dx.
-
-    Returns:
-        tuple[np.ndarray, np.ndarray, np.ndarray]: mirrored (crop, prev, flow), new contiguous arrays.
-    """
-    crop_m = np.ascontiguousarray(crop[..., ::-1, :])
-    prev_m = np.ascontiguousarray(prev[..., ::-1, :])
-    flow_m = np.array(flow[..., ::-1, :], copy=True)
-    flow_m[..., 0] = -flow_m[..., 0]
-    return crop_m, prev_m, flow_m
-
-
 # ------------------------------------------------------------------------------------------------ extraction
 def _open_video(path: str) -> Any:
     import decord  # noqa: PLC0415 (heavy import, only when extracting)
@@ -192,7 +170,7 @@ def extract_video_crops(corpus: Corpus, video_id: str, size: int = CROP_SIZE,
     wins = windows[keep]
     wanted = np.unique(np.concatenate([frames, np.maximum(frames - 1, 0)])) if len(frames) else np.zeros(0, int)
     slot = {int(f): i for i, f in enumerate(frames)}
-    store = CropStore(corpus.root)
+    store = corpus.crops
     qualities: dict[int, int] = {}
     last: tuple[int, np.ndarray] | None = None
     with store.crop_writer(video_id) as writer:  # streamed: memory holds one decoded batch, not the video
@@ -233,8 +211,9 @@ def extract_video_crops(corpus: Corpus, video_id: str, size: int = CROP_SIZE,
 
 
 def extract_crops(corpus: Corpus, video_ids: Sequence[str] | None = None, size: int = CROP_SIZE,
-                  pad: float = 0.1, progress: bool = True) -> dict[str, Any]:
-    """Extract the crops of many videos; resumable (videos with complete crops are skipped).
+                  pad: float = 0.1, progress: bool = True, overwrite: bool = False, workers: int = 1,
+                  on_error: str = 'count') -> dict[str, Any]:
+    """Extract the crops of many videos on the stage runner; resumable (videos with complete crops are skipped).
 
     Args:
         corpus (Corpus): the corpus.
@@ -242,29 +221,15 @@ def extract_crops(corpus: Corpus, video_ids: Sequence[str] | None = None, size: 
         size (int): crop side in pixels (128).
         pad (float): padding per side (0.1).
         progress (bool): show a tqdm progress bar.
+        overwrite (bool): recompute videos whose crops are complete.
+        workers (int): processes.
+        on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
 
     Returns:
-        dict: ``written``, ``skipped`` (already complete), ``errors`` (videos that failed) and ``frames``,
-        ``beyond_end``, ``outside`` (frames written / skipped), and ``failed``: one ``'file: problem'`` line per
-        failed video.
+        dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``)
+        and the counters ``frames``, ``beyond_end``, ``outside`` (frames written / skipped).
     """
-    store = CropStore(corpus.root)
     ids = list(video_ids) if video_ids is not None else corpus.video_ids()
-    counts: dict[str, Any] = dict(written=0, skipped=0, errors=0, frames=0, beyond_end=0, outside=0, failed=[])
-    bar = tqdm(ids, desc='crops', unit='video', disable=not progress)
-    for video_id in bar:
-        if store.has_crops(video_id):
-            counts['skipped'] += 1
-            continue
-        try:
-            result = extract_video_crops(corpus, video_id, size, pad)
-        except (CorpusFormatError, VideoReadError) as error:
-            counts['errors'] += 1
-            counts['failed'].append(str(error))
-            logger.error('crops of %s failed: %s', video_id, error)
-            continue
-        counts['written'] += 1
-        for key in ('frames', 'beyond_end', 'outside'):
-            counts[key] += result[key]
-        bar.set_postfix(frames=counts['frames'], errors=counts['errors'])
-    return counts
+    return for_each_video(ids, partial(extract_video_crops, corpus, size=size, pad=pad),
+                          done=corpus.crops.has_crops, overwrite=overwrite, workers=workers, on_error=on_error,
+                          desc='crops', progress=progress)

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..datasets.corpus import Corpus, CorpusFormatError, PoseTrack
+from ..corpus.corpus import Corpus, CorpusFormatError, PoseTrack
 from ..pose import COCO17_FLIP_INDEX
 from .groundtruth import GroundTruth, read_gt_pose
 
@@ -281,6 +281,6 @@ def format_report(report: dict[str, Any]) -> str:
 
 def write_report(report: dict[str, Any], path: str) -> None:
     """Write the report as JSON (atomically)."""
-    from ..datasets.corpus import atomic_write_bytes
+    from ..corpus.corpus import atomic_write_bytes
     data = json.dumps(report, indent=1).encode()
     atomic_write_bytes(path, lambda f: f.write(data))

@@ -4,9 +4,9 @@
 - :mod:`.render`: the thick humanoid in pybullet's CPU renderer, composited on a moving background; camera and
   projection.
 - :mod:`.scene`: one routine video: scene, ground-truth pass, motion-blurred exposures.
-- :mod:`.sports`: the ``mocap_sports`` corpus generator (classes, presets, instances, splits, writing).
+- :mod:`.plan`: the ``mocap_sports`` classes, presets and seeded instances (the corpus writer is the stage
+  :mod:`vpd_mm.stages.mocap_sports`).
 - :mod:`.groundtruth`: ``gt_pose/<video>.npz``, the ground-truth 2D joints (same fields as ``pose/``).
-- :mod:`.mediapipe_teacher`: MediaPipe Pose (BlazePose) as a pose source writing ``pose/``.
 - :mod:`.pck`: the teacher's PCK@0.2 against the ground truth on sharp/blurred and slow/fast frames.
 
 Nothing here is imported by ``import vpd_mm``; import the submodules explicitly. pybullet and mediapipe are

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..datasets.corpus import Corpus, CorpusFormatError, PoseTrack
+from ..corpus.corpus import Corpus, CorpusFormatError, PoseTrack
 
 __all__ = ['BLAZEPOSE_TO_COCO17', 'blazepose_to_coco17', 'MediaPipePose', 'estimate_frames', 'run_mediapipe',
            'MEDIAPIPE_VERSION']

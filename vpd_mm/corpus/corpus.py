@@ -22,12 +22,15 @@ from __future__ import annotations
 import json
 import os
 import os.path as osp
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+
+from .atomic import atomic_write_bytes
+from .crop_store import CropStore
+from .errors import CorpusFormatError
 
 FORMAT_VERSION = 1
 SPLITS = ('train', 'val', 'test')
@@ -37,34 +40,6 @@ __all__ = [
     'FORMAT_VERSION', 'SPLITS', 'CorpusFormatError', 'CorpusMeta', 'Track', 'PoseTrack', 'FeatureTrack',
     'Action', 'Corpus', 'atomic_write_bytes'
 ]
-
-
-class CorpusFormatError(ValueError):
-    """A corpus file is missing, malformed or inconsistent; the message names the file and the field."""
-
-    def __init__(self, path: str, field_name: str, problem: str) -> None:
-        super().__init__(f'{path}: {field_name}: {problem}')
-        self.path = path
-        self.field = field_name
-
-
-# ------------------------------------------------------------------------------------------------ atomic writes
-def atomic_write_bytes(path: str, write: Any) -> None:
-    """Write a file atomically: ``write(fileobj)`` fills a temporary file that then replaces ``path``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as fileobj:
-            os.fchmod(fileobj.fileno(), 0o644)  # mkstemp makes 0600 files; corpora are shared read-only data
-            write(fileobj)
-            fileobj.flush()
-            os.fsync(fileobj.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _write_json(path: str, obj: Any) -> None:
@@ -234,10 +209,12 @@ class Corpus:
         >>> corpus = Corpus('data/fsjump6')
         >>> pose = corpus.read_pose('some_video')   # PoseTrack, validated
         >>> corpus.write_features('features', 'vi_vpd', 'some_video', track)  # atomic
+        >>> corpus.crops.read_crops('some_video', 12)  # crops/ and flow/ through the corpus's own store
     """
 
     def __init__(self, root: str) -> None:
         self.root = root
+        self.crops = CropStore(root)
 
     # paths -------------------------------------------------------------------------------------------------
     def path(self, *parts: str) -> str:

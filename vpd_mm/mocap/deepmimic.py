@@ -396,8 +396,8 @@ def write_mocap_pose3d(out_dir: str, fps: Optional[float] = 30.0, clips: Optiona
     Raises:
         ValueError: on an unknown clip name.
     """
-    from ..datasets.corpus import atomic_write_bytes
-    from .pose3d import write_pose3d, yup_to_zup
+    from ..corpus.corpus import atomic_write_bytes
+    from ..teachers.pose3d import write_pose3d, yup_to_zup
     paths = deepmimic_clip_paths()
     clips = list(paths) if clips is None else list(clips)
     unknown = sorted(set(clips) - set(paths))

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..datasets.corpus import atomic_write_bytes
-from ..teachers.mocap import COCO17_LINKS, FACE_OFFSETS, HEAD_OFFSET, HUMANOID_SCALE
+from ..corpus.corpus import atomic_write_bytes
+from ..mocap.deepmimic import COCO17_LINKS, FACE_OFFSETS, HEAD_OFFSET, HUMANOID_SCALE
 from .motion import HumanoidPose
 
 __all__ = [
@@ -50,7 +50,7 @@ _FACE_OFFSETS = np.stack([FACE_OFFSETS[k] for k in range(5)])
 
 def _face_angles() -> list[tuple[float, float]]:
     """(elevation, azimuth) in degrees of the COCO face points 0..4 on the head sphere (azimuth from the front
-    +x towards the right +z), from the skeleton definition in :mod:`vpd_mm.teachers.mocap`."""
+    +x towards the right +z), from the skeleton definition in :mod:`vpd_mm.mocap.deepmimic`."""
     out = []
     for k in range(5):
         x, y, z = FACE_OFFSETS[k] / np.linalg.norm(FACE_OFFSETS[k])
@@ -251,7 +251,7 @@ def face_texture(skin: tuple[float, float, float], hair: tuple[float, float, flo
 
     TinyRenderer maps the sphere with ``u = 0.75`` at the front (+x), 0.5 at the right ear (+z), 0.25 at the
     back, ``v = 0`` at the top. Eyes, nose and ears sit where the skeleton puts the COCO face keypoints
-    (:data:`vpd_mm.teachers.mocap.FACE_OFFSETS`); brows and mouth around them; hair covers the top and the back.
+    (:data:`vpd_mm.mocap.deepmimic.FACE_OFFSETS`); brows and mouth around them; hair covers the top and the back.
     """
     def uv(elevation: float, azimuth: float) -> tuple[int, int]:
         u = (0.75 - azimuth / 360.0) % 1.0
@@ -504,10 +504,10 @@ class Renderer:
     def keypoints3d(self) -> np.ndarray:
         """(17, 3) COCO-17 joints of the current pose in world metres.
 
-        The skeleton is the one of :class:`vpd_mm.teachers.mocap.DeepMimicHumanoid` (VIPE*'s training data):
+        The skeleton is the one of :class:`vpd_mm.mocap.deepmimic.DeepMimicHumanoid` (VIPE*'s training data):
         body joints are the link frames' origins (the joint centres, ``getLinkStates(...)[4]``,
-        :data:`~vpd_mm.teachers.mocap.COCO17_LINKS`); the face points lie on the head sphere
-        (:data:`~vpd_mm.teachers.mocap.HEAD_OFFSET`, :data:`~vpd_mm.teachers.mocap.FACE_OFFSETS` in the neck's
+        :data:`~vpd_mm.mocap.deepmimic.COCO17_LINKS`); the face points lie on the head sphere
+        (:data:`~vpd_mm.mocap.deepmimic.HEAD_OFFSET`, :data:`~vpd_mm.mocap.deepmimic.FACE_OFFSETS` in the neck's
         frame), where the face texture draws them. The thick body changes only geometry, not joint frames.
         """
         p = self._p

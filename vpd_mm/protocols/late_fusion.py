@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..datasets.corpus import atomic_write_bytes
+from ..corpus import atomic_write_bytes
 
 __all__ = ['read_predictions', 'fuse_predictions', 'accuracy', 'write_predictions', 'result_document']
 
@@ -120,7 +120,7 @@ def write_predictions(path: str, scores: np.ndarray, labels: np.ndarray) -> None
 
 def result_document(metrics: dict[str, float], sport: str, name: str, inputs: Sequence[str],
                     weights: Sequence[float]) -> dict[str, Any]:
-    """A ``recognition`` result document (``vpd_mm.evaluation.report``) of a fused full-training-set result,
+    """A ``recognition`` result document (``vpd_mm.protocols.report``) of a fused full-training-set result,
     e.g. the "TSN (crop; 2-stream)" row of Table 1: ``results = {'all': {mean, std: 0, accs: [top1]}}``."""
     top1 = float(metrics['acc/top1'])
     return dict(task='recognition', protocol='late_fusion', sport=sport, features=name, method='late_fusion',

@@ -13,7 +13,7 @@ translations of a textured crop: Farneback is the default because it is far more
 0.3 px against about 3.3 px for DIS, which loses motions of 10 px and more at 128 x 128), at about 60% of DIS's
 speed (both run at hundreds of crops per second per core; RAFT on a CPU core at a few per second).
 
-Output: ``flow/<video_id>/`` (:class:`~vpd_mm.datasets.crop_store.CropStore`), written atomically per video,
+Output: ``flow/<video_id>/`` (:class:`~vpd_mm.corpus.crop_store.CropStore`), written atomically per video,
 clipped to +-20 px and quantised symmetrically (zero flow decodes to exactly 0.0). Videos with complete flow are
 skipped, so a killed run resumes.
 """
@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import logging
 import os.path as osp
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from .corpus import Corpus, CorpusFormatError
-from .crop_store import CropStore, encode_flow
+from ..corpus import Corpus
+from ..corpus.crop_store import encode_flow
+from .runner import StageError, for_each_video
 
 __all__ = ['FLOW_METHODS', 'DEFAULT_FLOW_METHOD', 'opencv_flow', 'RaftFlow', 'load_raft', 'make_flow_fn',
            'extract_video_flow', 'extract_flow']
@@ -172,13 +173,19 @@ def make_flow_fn(method: str = DEFAULT_FLOW_METHOD, raft_weights: str | None = N
 
 
 # ------------------------------------------------------------------------------------------------ extraction
-def extract_video_flow(store: CropStore, video_id: str, flow_fn: FlowFn, method: str,
-                       batch_size: int = 64) -> int:
+def extract_video_flow(corpus: Corpus, video_id: str, flow_fn: FlowFn, method: str,
+                       batch_size: int = 64) -> dict[str, int]:
     """Compute and write the flow of one video's crops (``flow/<video_id>/``, atomic, streamed in batches).
 
     Returns:
-        int: frames written.
+        dict[str, int]: ``frames`` written.
+
+    Raises:
+        StageError: the video has no complete crops.
     """
+    store = corpus.crops
+    if not store.has_crops(video_id):
+        raise StageError(f'{store.crop_dir(video_id)}: no complete crops (run tools/data/extract_crops.py first)')
     frames = store.crop_frames(video_id)
     size = int(store.crop_meta(video_id).get('size', 128))
     with store.flow_writer(video_id) as writer:
@@ -189,60 +196,47 @@ def extract_video_flow(store: CropStore, video_id: str, flow_fn: FlowFn, method:
             for frame, flow in zip(part, flows):
                 writer.add(int(frame), [encode_flow(flow)])
         writer.commit(store.flow_info(video_id, len(frames), method, size))
-    return len(frames)
+    return dict(frames=len(frames))
+
+
+def _flow_done(corpus: Corpus, method: str, video_id: str) -> bool:
+    """Complete flow of ``method`` exists; complete flow of another method is an error (not silently kept)."""
+    store = corpus.crops
+    if not store.has_flow(video_id):
+        return False
+    have = store.flow_meta(video_id).get('method')
+    if have != method:
+        raise StageError(f'{store.flow_dir(video_id)}: holds {have!r} flow, asked for {method!r}; pass '
+                         'overwrite=True (--overwrite) to recompute it')
+    return True
 
 
 def extract_flow(corpus: Corpus, method: str = DEFAULT_FLOW_METHOD, raft_weights: str | None = None,
                  video_ids: Sequence[str] | None = None, progress: bool = True, device: str | None = None,
-                 overwrite: bool = False) -> dict[str, Any]:
-    """Compute the flow of every video's crops; resumable (videos with complete flow are skipped).
+                 overwrite: bool = False, on_error: str = 'count') -> dict[str, Any]:
+    """Compute the flow of every video's crops on the stage runner; resumable (complete videos are skipped).
 
     Args:
-        corpus (Corpus): the corpus (needs ``crops/``, see :func:`~vpd_mm.datasets.crops.extract_crops`).
+        corpus (Corpus): the corpus (needs ``crops/``, see :func:`~vpd_mm.stages.crops.extract_crops`).
         method (str): ``'farneback'`` (default), ``'dis'`` or ``'raft'`` (needs ``raft_weights``).
         raft_weights (str, optional): torchvision RAFT state-dict file.
         video_ids (Sequence[str], optional): videos (default: every video with a track).
         progress (bool): show a tqdm progress bar.
         device (str, optional): torch device for RAFT (default: CUDA when available, else CPU).
         overwrite (bool): recompute videos whose flow exists (needed to switch methods).
+        on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
 
     Returns:
-        dict: ``written``, ``skipped`` (already complete), ``errors`` (failed videos), ``frames`` and
-        ``failed``: one ``'file: problem'`` line per failed video.
+        dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``) and
+        ``frames``. A video whose flow was made by another method, or that has no crops, is a failed video.
 
     Raises:
         ValueError: unknown method, RAFT without weights or with a bad weights file.
     """
     flow_fn = make_flow_fn(method, raft_weights, device)
-    store = CropStore(corpus.root)
     ids = list(video_ids) if video_ids is not None else corpus.video_ids()
-    counts: dict[str, Any] = dict(written=0, skipped=0, errors=0, frames=0, failed=[])
-    bar = tqdm(ids, desc=f'flow ({method})', unit='video', disable=not progress)
-    for video_id in bar:
-        if store.has_flow(video_id) and not overwrite:
-            have = store.flow_meta(video_id).get('method')
-            if have != method:
-                message = (f'{store.flow_dir(video_id)}: holds {have!r} flow, asked for {method!r}; '
-                           'pass overwrite=True (--overwrite) to recompute it')
-                counts['errors'] += 1
-                counts['failed'].append(message)
-                logger.error(message)
-            else:
-                counts['skipped'] += 1
-            continue
-        if not store.has_crops(video_id):
-            message = f'{store.crop_dir(video_id)}: no complete crops; run extract_crops first'
-            counts['errors'] += 1
-            counts['failed'].append(message)
-            logger.error(message)
-            continue
-        try:
-            counts['frames'] += extract_video_flow(store, video_id, flow_fn, method)
-        except CorpusFormatError as error:
-            counts['errors'] += 1
-            counts['failed'].append(str(error))
-            logger.error('flow of %s failed: %s', video_id, error)
-            continue
-        counts['written'] += 1
-        bar.set_postfix(frames=counts['frames'], errors=counts['errors'])
-    return counts
+    result = for_each_video(ids, partial(extract_video_flow, corpus, flow_fn=flow_fn, method=method),
+                            done=partial(_flow_done, corpus, method), overwrite=overwrite, on_error=on_error,
+                            desc=f'flow ({method})', progress=progress)
+    result.setdefault('frames', 0)
+    return result

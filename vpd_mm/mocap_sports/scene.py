@@ -4,7 +4,7 @@ A :class:`Scene` holds what one instance looks like (routine, camera, athlete co
 noise). :func:`ground_truth_pass` poses the humanoid at every frame time and projects its joints;
 :func:`render_exposure` renders one frame as the mean of sub-frame renders spread evenly over the shutter
 interval centred on the frame time (a box-filter shutter); :func:`render_instance` does both for a planned
-:class:`~vpd_mm.benchmark.sports.Instance`.
+:class:`~vpd_mm.mocap_sports.plan.Instance`.
 
 The camera pans: it aims at the athlete's root trajectory smoothed by a Gaussian (sigma 0.35 s), re-aimed for
 every sub-frame, so the background streaks during a pan as with a real panning operator.
@@ -21,7 +21,7 @@ from .motion import MotionClip, Routine, Segment, load_clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from .render import Background, Camera, Renderer
-    from .sports import Instance, MocapSportsSpec
+    from .plan import Instance, MocapSportsSpec
 
 __all__ = ['Scene', 'build_scene', 'ground_truth_pass', 'render_exposure', 'render_instance', 'exposure_times']
 
@@ -195,9 +195,9 @@ def render_instance(instance: 'Instance', spec: 'MocapSportsSpec',
     """Render one routine video and its ground truth.
 
     Args:
-        instance (Instance): from :func:`~vpd_mm.benchmark.sports.plan_instances`.
+        instance (Instance): from :func:`~vpd_mm.mocap_sports.plan.plan_instances`.
         spec (MocapSportsSpec): the corpus spec (size, fps, blur settings).
-        renderer (Renderer): a :class:`~vpd_mm.benchmark.render.Renderer` (one pybullet client).
+        renderer (Renderer): a :class:`~vpd_mm.mocap_sports.render.Renderer` (one pybullet client).
 
     Returns:
         tuple[np.ndarray, GroundTruth]: frames (T, H, W, 3) uint8 RGB (mean of the sub-frames plus sensor

@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..datasets.corpus import Corpus, CorpusFormatError, atomic_write_bytes
+from ..corpus.corpus import Corpus, CorpusFormatError, atomic_write_bytes
 from ..datasets.sequence import detection_interval, load_video_sequences, video_fps
 
 __all__ = ['select_detection_videos', 'kfold_videos', 'default_thresholds', 'run_detection']
@@ -151,8 +151,8 @@ def _ground_truth(corpus: Corpus, videos: Sequence[str], lengths: dict[str, int]
 
 def _ap_table(scores: dict[str, np.ndarray], gt: list, threshold: float, mean_length: float,
               tious: Sequence[float], proposal_cfg: dict) -> tuple[dict[float, float], int]:
-    from . import detection_ap
-    from .detection import video_proposals
+    from ..evaluation import detection_ap
+    from ..evaluation.detection import video_proposals
     proposals = video_proposals(scores, threshold, mean_length=mean_length, **proposal_cfg)
     return {float(t): detection_ap(proposals, gt, t) for t in tious}, len(proposals)
 

@@ -38,7 +38,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .corpus import CorpusFormatError
+from .errors import CorpusFormatError
 
 __all__ = ['CROP_SIZE', 'FLOW_CLIP', 'FLOW_LEVELS', 'CROP_FORMAT', 'FLOW_FORMAT', 'CropStore', 'PackedWriter',
            'quantize_flow', 'dequantize_flow', 'encode_crop', 'decode_crop', 'encode_crop_pairs', 'encode_flow',

@@ -20,8 +20,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..datasets.corpus import Corpus, atomic_write_bytes
-from ..datasets.fewshot import carve_validation, draw_fewshot, fewshot_list_path, read_fewshot_ids
+from ..corpus.corpus import Corpus, atomic_write_bytes
+from ..corpus.fewshot import carve_validation, draw_fewshot, fewshot_list_path, read_fewshot_ids
 
 __all__ = ['run_fewshot', 'aggregate_fewshot', 'fewshot_id_list', 'train_and_test_bigru', 'dtw_nearest_neighbor',
            'run_seed', 'write_json']
@@ -145,7 +145,7 @@ def dtw_nearest_neighbor(cfg: Any, ids_file: str | None, k_neighbors: int = 1) -
     """
     from mmaction.registry import DATASETS
 
-    from . import DTWNearestNeighbor  # written against the issue's API (vpd_mm.evaluation)
+    from ..evaluation import DTWNearestNeighbor  # written against the issue's API (vpd_mm.evaluation)
     train_cfg = copy.deepcopy(_dataset_cfg(cfg, 'train_dataloader'))
     train_cfg['fewshot_file'] = ids_file
     train_cfg['views'] = 'both'

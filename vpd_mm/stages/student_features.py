@@ -9,7 +9,7 @@ writes (``embed_time``, its bug 9) — here everything comes from the training c
 and flipping together it appends the jittered mirrored images to the wrong list (its bug 10) — here there is no
 test-time jitter, and the original and mirrored inputs of each frame are kept in two aligned halves of one batch.
 
-Output format: the teacher's (:class:`~vpd_mm.datasets.corpus.FeatureTrack`): ``frames`` (T,), ``feats`` (T, 2, d),
+Output format: the teacher's (:class:`~vpd_mm.corpus.corpus.FeatureTrack`): ``frames`` (T,), ``feats`` (T, 2, d),
 ``scores`` (T,) = the teacher's score of the frame where the teacher file has it, else NaN. Each video is written
 atomically, so a video whose file exists is complete and is skipped: a killed run resumes where it stopped.
 """
@@ -31,8 +31,8 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..datasets.corpus import Corpus, CorpusFormatError, FeatureTrack
-from ..datasets.crop_store import CropStore
+from ..corpus.corpus import Corpus, CorpusFormatError, FeatureTrack
+from ..corpus.crop_store import CropStore
 from ..datasets.transforms import MirrorCropAndTarget
 
 __all__ = ['load_student', 'StudentExtractor', 'extract_features']
@@ -175,7 +175,8 @@ class StudentExtractor:
             dict: ``written``, ``skipped`` (already complete), ``errors`` (videos that failed, each logged),
             ``frames`` (frames written), ``no_flow`` (frames without flow, left out), ``failed`` (messages).
         """
-        corpus, store = Corpus(corpus_root), CropStore(corpus_root)
+        corpus = Corpus(corpus_root)
+        store = corpus.crops
         ids = list(video_ids) if video_ids is not None else store.crop_ids()
         counts: dict[str, Any] = dict(written=0, skipped=0, errors=0, frames=0, no_flow=0, failed=[])
         bar = tqdm(ids, desc=f'features/{name}', unit='video', disable=not progress)

@@ -3,11 +3,11 @@
 A motion file is JSON ``{"Loop": "wrap"|"none", "Frames": [[44 floats], ...]}``; one row is the keyframe
 duration, the root position (metres, **Y up**), the root quaternion and the local joint rotations, quaternions
 stored ``w, x, y, z`` (see ``shared/notes/mocap_benchmark.md``, section A). Files are read and validated by
-:func:`vpd_mm.teachers.mocap.read_deepmimic_motion`; this module samples a clip at any single time (slerp for
+:func:`vpd_mm.mocap.deepmimic.read_deepmimic_motion`; this module samples a clip at any single time (slerp for
 rotations, linear for positions and the knee/elbow angles, the cycle offset for looping clips, horizontal
 only), mirrors a pose (left/right swap and reflection through the character's sagittal plane ``z = 0``), and
 chains clips into an uncut *routine* with cross-faded transitions. Posed on the humanoid, a clip time gives
-exactly the joints of :func:`vpd_mm.teachers.mocap.load_deepmimic_clip` (tested), within a clip's first cycle.
+exactly the joints of :func:`vpd_mm.mocap.deepmimic.load_deepmimic_clip` (tested), within a clip's first cycle.
 
 Only numpy; pybullet (which poses the humanoid and computes its forward kinematics) lives in ``render.py``.
 """
@@ -229,7 +229,7 @@ def _wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
 
 
 def load_clip(name_or_path: str) -> MotionClip:
-    """Parse a DeepMimic humanoid motion file (with :func:`vpd_mm.teachers.mocap.read_deepmimic_motion`).
+    """Parse a DeepMimic humanoid motion file (with :func:`vpd_mm.mocap.deepmimic.read_deepmimic_motion`).
 
     Args:
         name_or_path (str): a clip name from :data:`CLIP_NAMES` (read from ``pybullet_data``) or a file path.
@@ -240,7 +240,7 @@ def load_clip(name_or_path: str) -> MotionClip:
     Raises:
         ValueError: the file is missing or malformed (the message names the file and the problem).
     """
-    from ..teachers.mocap import deepmimic_clip_paths, read_deepmimic_motion
+    from ..mocap.deepmimic import deepmimic_clip_paths, read_deepmimic_motion
     path = name_or_path
     if not osp.isfile(path):
         paths = deepmimic_clip_paths()
