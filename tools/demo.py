@@ -165,7 +165,7 @@ def train_vipe(out: str, preset: dict, seed: int) -> dict:
     """VIPE* on the mocap clips that are never an action class of the benchmark (the fillers)."""
     from vpd_mm.mocap_sports.plan import ACTION_CLASSES, FILLER_CLIPS
     from vpd_mm.corpus.corpus import atomic_write_bytes
-    from vpd_mm.mocap.deepmimic import write_mocap_pose3d
+    from vpd_mm.teachers.mocap_pose3d import write_mocap_pose3d
     mocap = osp.join(out, 'mocap3d')
     action_clips = sorted({clip for c in ACTION_CLASSES.values() for clip, _, _ in c.clips})
     write_mocap_pose3d(mocap, clips=list(FILLER_CLIPS) + action_clips)

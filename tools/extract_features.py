@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
+import sys
+from typing import NoReturn
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
+    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
+    raise SystemExit(2)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,14 +41,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
         if not osp.isfile(path):
-            raise SystemExit(f'error: {what} {path} does not exist')
+            fail(f'{what} {path} does not exist')
     if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        raise SystemExit(f'error: {args.corpus}: not a corpus folder (no meta.json)')
+        fail(f'{args.corpus}: not a corpus folder (no meta.json)')
     if args.batch_size < 1:
-        raise SystemExit(f'error: --batch-size must be positive, got {args.batch_size}')
+        fail(f'--batch-size must be positive, got {args.batch_size}')
     import vpd_mm  # noqa: F401  (stack fixes and registration)
     from mmengine.config import Config, DictAction
 
+    from vpd_mm.compat import UnsafeCheckpointError
     from vpd_mm.corpus import CorpusFormatError
     from vpd_mm.stages import StudentExtractor
     cfg = Config.fromfile(args.config)
@@ -52,12 +61,12 @@ def main(argv: list[str] | None = None) -> None:
         extractor = StudentExtractor(cfg, args.checkpoint, device=args.device, batch_size=args.batch_size,
                                      num_workers=args.workers)
         counts = extractor.run(args.corpus, args.name, video_ids=args.videos)
-    except (ValueError, KeyError, CorpusFormatError, RuntimeError) as error:
-        raise SystemExit(f'error: {error}') from None
+    except (ValueError, KeyError, CorpusFormatError, RuntimeError, UnsafeCheckpointError) as error:
+        fail(str(error))
     print(f'features/{args.name}: wrote {counts["written"]} videos ({counts["frames"]} frames, d = '
           f'{extractor.dim}, original + mirrored), skipped {counts["skipped"]} complete, {counts["errors"]} failed')
     if counts['errors']:
-        raise SystemExit('error: ' + '; '.join(counts['failed']))
+        fail('; '.join(counts['failed']))
 
 
 if __name__ == '__main__':

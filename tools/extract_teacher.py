@@ -16,6 +16,13 @@ import argparse
 import functools
 import os.path as osp
 import sys
+from typing import NoReturn
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
+    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
+    raise SystemExit(2)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -25,7 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('corpus', help='corpus folder (reads pose/, writes teacher/<name>/)')
     parser.add_argument('--teacher', choices=['pose2d', 'vipe'], help='which teacher to run on pose/')
     parser.add_argument('--checkpoint', help='VIPE* checkpoint (from tools/train.py configs/vipe/...)')
-    parser.add_argument('--config', help='VIPE* training config (default: the one stored in the checkpoint)')
+    parser.add_argument('--config', help="VIPE* training config (default: the checkpoint's data-only model "
+                        "description, meta['model_spec']; the config text in a checkpoint is never executed)")
     parser.add_argument('--name', help='output name (default: the teacher, plus _inv with --invert)')
     parser.add_argument('--invert', action='store_true',
                         help='concatenate the features of the vertically inverted pose (the Diving48 teacher: '
@@ -49,9 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not osp.isdir(args.corpus):
-        raise SystemExit(f'error: corpus folder {args.corpus} does not exist')
+        fail(f'corpus folder {args.corpus} does not exist')
     import vpd_mm  # noqa: F401
+    from vpd_mm.compat import UnsafeCheckpointError
     from vpd_mm.corpus import Corpus, CorpusFormatError
+    from vpd_mm.stages.runner import summary_line
     from vpd_mm.stages.teacher_features import concat_on_corpus, teacher_on_corpus
     from vpd_mm.teachers.features import load_vipe_embedder, pose2d_teacher, vipe_teacher
 
@@ -69,10 +79,11 @@ def main(argv: list[str] | None = None) -> None:
                 teacher = functools.partial(vipe_teacher, model, with_inverted=args.invert,
                                             batch_size=args.batch_size)
             stats = teacher_on_corpus(corpus, name, teacher, overwrite=args.overwrite)
-    except (ValueError, CorpusFormatError) as error:
-        raise SystemExit(f'error: {error}') from None
-    summary = ', '.join(f'{key} {value}' for key, value in stats.items())
-    print(f'{name}: {summary}')
+    except (ValueError, CorpusFormatError, UnsafeCheckpointError) as error:
+        fail(str(error))
+    print(f'{name}: {summary_line(stats)}')
+    if stats['errors']:
+        fail(f"{stats['failed'][0]} ({stats['errors']} video(s) failed)")
     if stats.get('nan_frames'):
         print(f'{name}: {stats["nan_frames"]} frames had an invalid (NaN) pose and were written as NaN features '
               'with NaN scores', file=sys.stderr)

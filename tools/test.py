@@ -2,12 +2,24 @@
 
 Example:
     python tools/test.py configs/baselines/stgcn_coco2d_synthetic.py work_dirs/x/epoch_3.pth
+
+The checkpoint must fit the model exactly (no missing, unexpected or mis-shaped weights); otherwise the tool stops
+with ``error: <checkpoint>: ...`` (exit status 2) before testing. ``--partial-load`` (or ``load_from_partial=True``
+in the config) loads what fits, as mmengine does by default, and only logs the rest.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import os.path as osp
+import sys
+from typing import NoReturn
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
+    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
+    raise SystemExit(2)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -21,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'vpd_mm writes JSON only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs')
+    parser.add_argument('--partial-load', action='store_true',
+                        help='load the weights that fit the model and only log the others (default: a checkpoint '
+                        'with missing, unexpected or mis-shaped weights is an error)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -34,13 +49,16 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
         if not osp.isfile(path):
-            raise SystemExit(f'error: {what} {path} does not exist')
+            fail(f'{what} {path} does not exist')
     if args.dump is not None and not args.dump.endswith('.json'):
-        raise SystemExit(f'error: --dump must name a .json file, got {args.dump}')
+        fail(f'--dump must name a .json file, got {args.dump}')
     import vpd_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
+    from vpd_mm.compat import UnsafeCheckpointError
+    from vpd_mm.engine import CheckpointMismatchError
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -55,8 +73,15 @@ def main(argv: list[str] | None = None) -> dict:
         cfg.test_evaluator = [*evaluators, dict(type='DumpPredictionsJSON', out_file=args.dump)]
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if not (args.partial_load or cfg.get('load_from_partial', False)):
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type='mmaction.StrictCheckpointHook', filename=args.checkpoint,
+                                 hint='--partial-load loads only the weights that fit')]
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    return runner.test()
+    try:
+        return runner.test()
+    except (CheckpointMismatchError, UnsafeCheckpointError) as error:
+        fail(str(error))
 
 
 if __name__ == '__main__':

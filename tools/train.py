@@ -4,12 +4,26 @@ Examples:
     python tools/train.py configs/vpd/vi_vpd_fx35.py --work-dir work_dirs/vi_vpd_fx35
     python tools/train.py CONFIG --resume                 # continue from the last checkpoint in the work dir
     bash tools/dist_train.sh CONFIG 2 --cfg-options env_cfg.dist_cfg.backend=gloo
+    python tools/train.py CONFIG --cfg-options load_from=PRETRAINED.pth --partial-load   # fine-tuning
+
+A checkpoint loaded by ``load_from`` or ``--resume`` must fit the model exactly (no missing, unexpected or
+mis-shaped weights); otherwise the tool stops with ``error: <checkpoint>: ...`` (exit status 2) before training.
+``--partial-load`` (or ``load_from_partial=True`` in the config) loads what fits, as mmengine does by default,
+and only logs the rest: for fine-tuning from another model's weights.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import os.path as osp
+import sys
+from typing import NoReturn
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
+    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
+    raise SystemExit(2)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -20,6 +34,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or, without a value, from the latest checkpoint '
                         'in the work dir')
+    parser.add_argument('--partial-load', action='store_true',
+                        help='load_from: load the weights that fit the model and only log the others, for '
+                        'fine-tuning (default: a checkpoint with missing, unexpected or mis-shaped weights is an '
+                        'error)')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
     parser.add_argument('--no-validate', action='store_true', help='do not evaluate checkpoints during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -53,8 +71,7 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise SystemExit(f'error: --amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, '
-                             f'the config has {optim_wrapper}')
+            fail(f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, the config has {optim_wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
@@ -62,12 +79,12 @@ def merge_args(cfg, args: argparse.Namespace):
         cfg.load_from = None
     elif args.resume is not None:
         if not osp.isfile(args.resume):
-            raise SystemExit(f'error: --resume checkpoint {args.resume} does not exist')
+            fail(f'--resume checkpoint {args.resume} does not exist')
         cfg.resume = True
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+            fail('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     randomness = dict(seed=args.seed, diff_rank_seed=args.diff_rank_seed, deterministic=args.deterministic)
     if cfg.get('randomness', None) is None:
@@ -76,21 +93,34 @@ def merge_args(cfg, args: argparse.Namespace):
         cfg.randomness.update({k: v for k, v in randomness.items() if v})
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    partial = args.partial_load or cfg.get('load_from_partial', False)
+    if partial and cfg.get('resume', False):
+        fail('--partial-load (load_from_partial) is for load_from (fine-tuning), not for --resume')
+    if not partial:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type='mmaction.StrictCheckpointHook', filename=cfg.get('load_from'),
+                                 hint='--partial-load loads only the weights that fit (fine-tuning)')]
     return cfg
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file {args.config} does not exist')
+        fail(f'config file {args.config} does not exist')
     import vpd_mm  # noqa: F401  (stack fixes and registration, also when the config forgets custom_imports)
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from vpd_mm.compat import UnsafeCheckpointError
+    from vpd_mm.engine import CheckpointMismatchError
+
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except (CheckpointMismatchError, UnsafeCheckpointError) as error:
+        fail(str(error))
 
 
 if __name__ == '__main__':

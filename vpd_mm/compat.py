@@ -18,12 +18,14 @@ import os.path as osp
 import pickle
 import sys
 import types
+import urllib.parse
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-__all__ = ['apply', 'load_checkpoint_file', 'UnsafeCheckpointError', 'checkpoint_allowlist']
+__all__ = ['apply', 'load_checkpoint_file', 'load_url_checkpoint', 'UnsafeCheckpointError',
+           'checkpoint_allowlist']
 
 _APPLIED = False
 
@@ -149,12 +151,20 @@ def _history_buffer_statistic(owner: Any, name: str) -> Any:
     raise pickle.UnpicklingError(f'builtins.getattr({owner!r}, {name!r}) is not an allowed checkpoint global')
 
 
+def _empty_bytes(*args: Any) -> bytes:
+    """Stands in for ``builtins.bytes`` while unpickling: pickle protocol 2 writes ``b''`` as ``bytes()``, e.g.
+    the data of the empty numpy array of a ``HistoryBuffer`` that was never updated. Only that call is allowed."""
+    if args:
+        raise pickle.UnpicklingError(f'builtins.bytes{args!r} is not an allowed checkpoint global (only bytes())')
+    return b''
+
+
 def checkpoint_allowlist() -> list[Any]:
     """The classes and functions an mmengine checkpoint may pickle, beyond torch's own weights-only set.
 
     mmengine writes ``message_hub`` (``HistoryBuffer`` objects holding numpy arrays and scalars, and references
-    to the buffer's statistics methods) and ``meta`` (numpy scalars, e.g. the seed); mmaction2 and mmpose
-    checkpoints add nothing else.
+    to the buffer's statistics methods; an empty array, from a buffer never updated, pickles ``bytes()``) and
+    ``meta`` (numpy scalars, e.g. the seed); mmaction2 and mmpose checkpoints add nothing else.
 
     Returns:
         list: entries for :func:`torch.serialization.safe_globals` (an object, or ``(object, 'pickled.name')``).
@@ -162,7 +172,7 @@ def checkpoint_allowlist() -> list[Any]:
     from mmengine.logging.history_buffer import HistoryBuffer
     from numpy._core.multiarray import _reconstruct, scalar
     allowed: list[Any] = [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
-                          (_history_buffer_statistic, 'builtins.getattr')]
+                          (_history_buffer_statistic, 'builtins.getattr'), (_empty_bytes, 'builtins.bytes')]
     # numpy >= 1.25 pickles dtypes as instances of per-type classes (numpy.dtypes.Float64DType, ...).
     allowed += [type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUVO']
     return allowed
@@ -187,8 +197,8 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        UnsafeCheckpointError: the file pickles a global outside the allow-list; the message names the global
-            and the file.
+        UnsafeCheckpointError: the file pickles a global outside the allow-list; the message is one line that
+            starts with the file and names the global.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -197,12 +207,39 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
         try:
             return torch.load(filename, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as error:
-            unsafe = _unsafe_globals(filename)
-            names = ', '.join(unsafe) if unsafe else _unpickler_reason(str(error))
-            raise UnsafeCheckpointError(
-                f'refusing to load checkpoint {filename}: it pickles global(s) {names} that are not on '
-                f'vpd_mm.compat.checkpoint_allowlist(); only load files you trust, and re-save them as a plain '
-                f'state_dict') from None
+            raise _refusal(filename, filename, error) from None
+
+
+def load_url_checkpoint(url: str, model_dir: str | None = None, map_location: Any = None, progress: bool = True,
+                        check_hash: bool = False, file_name: str | None = None) -> Any:
+    """``torch.hub.load_state_dict_from_url`` with ``weights_only=True`` and :func:`checkpoint_allowlist`.
+
+    mmengine's ``http(s)://``, ``torchvision://`` and ``open-mmlab://`` loaders call
+    ``torch.hub.load_state_dict_from_url``, whose default is ``weights_only=False``: a downloaded file would be
+    unpickled with no restriction. Same arguments as that function.
+
+    Raises:
+        UnsafeCheckpointError: the downloaded file pickles a global outside the allow-list.
+    """
+    with torch.serialization.safe_globals(checkpoint_allowlist()):
+        try:
+            return torch.hub.load_state_dict_from_url(url, model_dir=model_dir, map_location=map_location,
+                                                      progress=progress, check_hash=check_hash,
+                                                      file_name=file_name, weights_only=True)
+        except pickle.UnpicklingError as error:
+            folder = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+            cached = osp.join(folder, file_name or osp.basename(urllib.parse.urlparse(url).path))
+            raise _refusal(url, cached, error) from None
+
+
+def _refusal(name: str, path: str, error: Exception) -> UnsafeCheckpointError:
+    unsafe = _unsafe_globals(path)
+    if unsafe:
+        problem = f'it pickles global(s) {", ".join(unsafe)} that are not on vpd_mm.compat.checkpoint_allowlist()'
+    else:
+        problem = f'the restricted unpickler refused it ({_unpickler_reason(str(error))})'
+    return UnsafeCheckpointError(f'{name}: refusing to load the checkpoint: {problem}; only load files you trust, '
+                                 'and re-save them as a plain state_dict')
 
 
 def _unpickler_reason(message: str) -> str:
@@ -225,9 +262,11 @@ def _unsafe_globals(filename: str) -> list[str]:
 
 def fix_checkpoint_weights_only() -> None:
     """Route mmengine's local-file checkpoint loading (resume, ``load_from``, ``tools/test.py CKPT``,
-    ``init_cfg=Pretrained``, mmpose ``init_model``) through :func:`load_checkpoint_file`."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
+    ``init_cfg=Pretrained``, mmpose ``init_model``) through :func:`load_checkpoint_file`, and its URL loading
+    (``http(s)://``, ``torchvision://``, ``open-mmlab://``) through :func:`load_url_checkpoint`."""
+    import mmengine.runner.checkpoint as checkpoint_module
+    checkpoint_module.CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
+    checkpoint_module.load_url = load_url_checkpoint  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------------------------

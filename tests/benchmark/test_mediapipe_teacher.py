@@ -64,7 +64,7 @@ def test_run_on_tiny_frames_writes_valid_pose_with_nan_misses(tiny_mocap, tmp_pa
         assert (pose.scores[missed] == 0).all()
         assert (pose.scores[~missed] >= 0).all() and (pose.scores[~missed] <= 1).all()
     again = run_mediapipe(corpus, workers=1, progress=False, video_ids=corpus.video_ids()[:2])
-    assert again['videos'] == 0 and again['skipped'] == 2
+    assert again['videos'] == 2 and again['written'] == 0 and again['skipped'] == 2
 
 
 def test_missing_video_is_named(tmp_path):

@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 import vpd_mm  # noqa: F401
-from vpd_mm.stages.crops import mirror_crops_and_flow
+from vpd_mm.datasets.transforms.augment import mirror_crops_and_flow
 from vpd_mm.datasets.transforms import (BackgroundNoise, CropColorJitter, LoadCropAndFlow, MirrorCropAndTarget,
                                         PackDistillInputs, ResizedCropWithFlow)
 from vpd_mm.datasets.transforms.augment import shift_hue

@@ -83,7 +83,7 @@ def test_extract_pose_tiny_corpus_matches_inference_topdown_and_resumes(tiny_mod
     assert call_tool(TOOL, [corpus_copy.root, '--config', config, '--checkpoint', checkpoint,
                             '--device', 'cpu', '--batch-size', '16']) is None
     out, err = capsys.readouterr()
-    assert 'written 9' in out and 'no_detection 1' in out
+    assert 'wrote 9 of 9 videos' in out and 'no_detection 1' in out
     assert '1 frames had no detection' in err
     ids = corpus_copy.list_ids('pose', '.npz')
     assert ids == corpus_copy.video_ids()
@@ -114,7 +114,7 @@ def test_extract_pose_tiny_corpus_matches_inference_topdown_and_resumes(tiny_mod
     os.remove(corpus_copy.path('pose', ids[2] + '.npz'))
     assert call_tool(TOOL, [corpus_copy.root, '--config', config, '--checkpoint', checkpoint,
                             '--device', 'cpu']) is None
-    assert 'written 1, skipped 8' in capsys.readouterr().out
+    assert 'wrote 1 of 9 videos, 8 already complete' in capsys.readouterr().out
     assert os.stat(kept).st_mtime_ns == mtime
     assert osp.exists(corpus_copy.path('pose', ids[2] + '.npz'))
 

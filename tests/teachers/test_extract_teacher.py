@@ -57,7 +57,7 @@ def _embed(model, x: np.ndarray) -> np.ndarray:
 
 def test_pose2d_teacher_equals_pose2d_feature(corpus, capsys):
     assert call_tool(TOOL, [corpus.root, '--teacher', 'pose2d']) is None
-    assert 'pose2d: videos 9, written 9, skipped 0' in capsys.readouterr().out
+    assert 'pose2d: wrote 9 of 9 videos, 0 already complete, 0 failed' in capsys.readouterr().out
     assert corpus.feature_ids('teacher', 'pose2d') == corpus.list_ids('pose', '.npz')
     for video_id in corpus.feature_ids('teacher', 'pose2d')[:3]:
         pose = corpus.read_pose(video_id)
@@ -71,7 +71,7 @@ def test_pose2d_teacher_equals_pose2d_feature(corpus, capsys):
     np.testing.assert_allclose(track.feats[:, 1, 0], -track.feats[:, 0, 0], atol=1e-6)
     # resume: everything exists -> skipped
     assert call_tool(TOOL, [corpus.root, '--teacher', 'pose2d']) is None
-    assert 'written 0, skipped 9' in capsys.readouterr().out
+    assert 'wrote 0 of 9 videos, 9 already complete' in capsys.readouterr().out
 
 
 def test_nan_poses_give_nan_features_and_are_counted(corpus, capsys):
@@ -99,7 +99,7 @@ def test_vipe_teacher_mirrored_row_is_re_embedding(corpus, vipe_checkpoint, caps
     pose.keypoints[4, 0] = np.nan
     corpus.write_pose(video_id, pose)
     assert call_tool(TOOL, [corpus.root, '--teacher', 'vipe', '--checkpoint', path, '--device', 'cpu']) is None
-    assert 'vipe: videos 9, written 9' in capsys.readouterr().out
+    assert 'vipe: wrote 9 of 9 videos' in capsys.readouterr().out
     track = corpus.read_features('teacher', 'vipe', video_id)
     assert track.feats.shape == (len(pose.frames), 2, 64)
     ok = np.setdiff1d(np.arange(len(pose.frames)), [4])
@@ -170,7 +170,7 @@ def test_embedded_vipe_train_test_extract(tmp_path, corpus, capsys):
     # the trained checkpoint (config read from its meta) as the teacher of a corpus
     capsys.readouterr()
     assert call_tool(TOOL, [corpus.root, '--teacher', 'vipe', '--checkpoint', checkpoint]) is None
-    assert 'written 9' in capsys.readouterr().out
+    assert 'wrote 9 of 9 videos' in capsys.readouterr().out
     video_id = corpus.list_ids('pose', '.npz')[0]
     track = corpus.read_features('teacher', 'vipe', video_id)
     assert track.feats.shape[1:] == (2, 64) and np.isfinite(track.feats).all()

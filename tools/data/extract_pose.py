@@ -40,16 +40,19 @@ def main(argv: list[str] | None = None) -> None:
     import vpd_mm  # noqa: F401  (stack fixes: checkpoint loading under weights_only)
     from vpd_mm.corpus import Corpus, CorpusFormatError
     from vpd_mm.stages.pose_mmpose import build_pose_model, pose_on_corpus
+    from vpd_mm.stages.runner import summary_line
 
     try:
         model = build_pose_model(args.config, args.checkpoint, args.device)
         stats = pose_on_corpus(Corpus(args.corpus), model, batch_size=args.batch_size, overwrite=args.overwrite)
     except (FileNotFoundError, ValueError, CorpusFormatError) as error:
         raise SystemExit(f'error: {error}') from None
-    print('pose: ' + ', '.join(f'{key} {value}' for key, value in stats.items()))
+    print(f'pose: {summary_line(stats)}')
     if stats['no_detection']:
         print(f'pose: {stats["no_detection"]} frames had no detection (zero-area track box); their keypoints and '
               'scores are NaN', file=sys.stderr)
+    if stats['errors']:
+        raise SystemExit(f"error: {stats['failed'][0]} ({stats['errors']} video(s) failed)")
 
 
 if __name__ == '__main__':

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
                               log=print)
     except (CorpusFormatError, ImportError) as error:
         raise SystemExit(f'error: {error}') from None
-    if not stats['videos']:
+    if not stats['written'] and not stats['errors']:
         print(f'pose: all {stats["skipped"]} videos already have pose files')
 
 

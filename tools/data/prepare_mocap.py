@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.fps < 0:
         raise SystemExit(f'error: --fps must be >= 0, got {args.fps}')
-    from vpd_mm.mocap.deepmimic import write_mocap_pose3d
+    from vpd_mm.teachers.mocap_pose3d import write_mocap_pose3d
     try:
         written = write_mocap_pose3d(args.out, fps=args.fps or None, clips=args.clips, overwrite=args.overwrite)
     except (ValueError, FileNotFoundError) as error:

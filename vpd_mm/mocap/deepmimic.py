@@ -1,36 +1,32 @@
-"""DeepMimic motion capture shipped with pybullet: clip loading, interpolation and humanoid forward kinematics.
+"""DeepMimic motion capture shipped with pybullet: the motion file format, the humanoid's pose layout, and poses at
+any time (slerp for rotations, linear for positions and angles).
 
 pybullet's ``pybullet_data/data/motions/humanoid3d_*.txt`` files are real motion capture retargeted onto the
-DeepMimic humanoid (``pybullet_data/humanoid/humanoid.urdf``). This module turns one such clip into COCO-17 3D
-joints, ``(T, 17, 3)`` metres, so that both VIPE* training data (``tools/data/prepare_mocap.py``) and the rendered
-benchmark corpus use the same skeleton.
+DeepMimic humanoid (``pybullet_data/humanoid/humanoid.urdf``).
 
 Motion file (JSON): ``{"Loop": "wrap"|"none", "Frames": [[44 floats], ...]}``. One row: keyframe duration (s),
 root position (3, metres, **Y up**), then quaternions stored **w, x, y, z** for root, chest, neck, right hip,
 right ankle, right shoulder, left hip, left ankle, left shoulder, and scalar angles (radians) for the knees and
 elbows, in the order of :data:`POSE_LAYOUT`.
 
-Coordinates returned by :func:`load_deepmimic_clip` are pybullet's world frame: metres, **+y up**, the humanoid
-faces **+x** in its rest pose and its right side is **+z**; the root's travel is kept (no centring). The face points
-are synthetic points on the head sphere (see :data:`FACE_OFFSETS`).
+Poses (:class:`HumanoidPose`) store quaternions **x, y, z, w** (pybullet's and scipy's order) in pybullet's world
+frame: metres, **+y up**, the humanoid faces **+x** in its rest pose and its right side is **+z**.
 """
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
-import os
 import os.path as osp
-from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Union
 
 import numpy as np
-from scipy.spatial.transform import Rotation, Slerp
+from scipy.spatial.transform import Rotation
 
 __all__ = [
-    'POSE_LAYOUT', 'POSE_DIM', 'HUMANOID_SCALE', 'HEAD_RADIUS', 'HEAD_OFFSET', 'FACE_OFFSETS', 'COCO17_LINKS',
-    'DeepMimicMotion', 'deepmimic_clip_paths', 'read_deepmimic_motion', 'interpolate_motion', 'DeepMimicHumanoid',
-    'load_deepmimic_clip', 'VIPE_TRAIN_CLIPS', 'VIPE_HELDOUT_CLIPS', 'write_mocap_pose3d'
+    'POSE_LAYOUT', 'POSE_DIM', 'LINK', 'SPHERICAL_JOINTS', 'REVOLUTE_JOINTS', 'VIPE_TRAIN_CLIPS',
+    'VIPE_HELDOUT_CLIPS', 'HumanoidPose', 'DeepMimicMotion', 'deepmimic_clip_paths', 'read_deepmimic_motion',
+    'slerp', 'blend_poses', 'interpolate_motion'
 ]
 
 POSE_LAYOUT: tuple[tuple[str, int, int], ...] = (
@@ -43,29 +39,16 @@ POSE_LAYOUT: tuple[tuple[str, int, int], ...] = (
 POSE_DIM = 44
 """Floats per motion row (including the leading keyframe duration)."""
 
-HUMANOID_SCALE = 0.25
-"""``globalScaling`` used by pybullet's DeepMimic code: URDF units x 0.25 = metres."""
+LINK: dict[str, int] = dict(root=0, chest=1, neck=2, right_hip=3, right_knee=4, right_ankle=5, right_shoulder=6,
+                            right_elbow=7, right_wrist=8, left_hip=9, left_knee=10, left_ankle=11,
+                            left_shoulder=12, left_elbow=13, left_wrist=14)
+"""pybullet link index of every humanoid link (loaded with ``URDF_MAINTAIN_LINK_ORDER``); the wrists are fixed."""
 
-HEAD_RADIUS = 0.41 * HUMANOID_SCALE
-"""Radius of the head sphere (m)."""
+SPHERICAL_JOINTS: tuple[str, ...] = tuple(name for name, _, size in POSE_LAYOUT[1:] if size == 4)
+"""The 8 spherical joints, in the order of :attr:`HumanoidPose.quats`."""
 
-HEAD_OFFSET = np.array([0.0, 0.7 * HUMANOID_SCALE, 0.0])
-"""Head-sphere centre in the neck link frame (m)."""
-
-_EYE = np.array([np.cos(np.radians(30)) * np.cos(np.radians(25)), np.sin(np.radians(25)),
-                 np.sin(np.radians(30)) * np.cos(np.radians(25))])
-FACE_OFFSETS: dict[int, np.ndarray] = {
-    0: np.array([HEAD_RADIUS, 0.0, 0.0]),                      # nose: front of the head (+x)
-    1: HEAD_RADIUS * _EYE * np.array([1.0, 1.0, -1.0]),        # left eye: front, up 25 deg, 30 deg to the left
-    2: HEAD_RADIUS * _EYE,                                     # right eye (right side is +z)
-    3: np.array([0.0, 0.0, -HEAD_RADIUS]),                     # left ear
-    4: np.array([0.0, 0.0, HEAD_RADIUS]),                      # right ear
-}
-"""COCO face points as offsets from the head centre, in the neck link frame (m)."""
-
-COCO17_LINKS: dict[int, int] = {
-    5: 12, 6: 6, 7: 13, 8: 7, 9: 14, 10: 8, 11: 9, 12: 3, 13: 10, 14: 4, 15: 11, 16: 5}
-"""COCO-17 body joint -> humanoid link whose joint centre it is (shoulders, elbows, wrists, hips, knees, ankles)."""
+REVOLUTE_JOINTS: tuple[str, ...] = tuple(name for name, _, size in POSE_LAYOUT[1:] if size == 1)
+"""The 4 revolute joints (knees and elbows, axis z), in the order of :attr:`HumanoidPose.angles`."""
 
 VIPE_TRAIN_CLIPS: tuple[str, ...] = (
     'walk', 'punch', 'roll', 'crawl', 'getup_faceup', 'getup_facedown', 'dance_b')
@@ -81,24 +64,114 @@ VIPE_HELDOUT_CLIPS: tuple[str, ...] = (
     'backflip', 'cartwheel', 'jump', 'kick', 'run', 'spin', 'spinkick', 'dance_a')
 """Clips held out from VIPE* training: benchmark action classes and the view-invariance test set."""
 
-_NECK_LINK = 2
-_POSED_JOINTS = [j for _, j, _ in POSE_LAYOUT[1:]]
+_COLUMNS: tuple[int, ...] = tuple(4 + sum(size for _, _, size in POSE_LAYOUT[:i]) for i in range(len(POSE_LAYOUT)))
+"""Column of every :data:`POSE_LAYOUT` entry in a motion row."""
+
+
+@dataclass
+class HumanoidPose:
+    """One pose of the DeepMimic humanoid, or a sequence of T poses (every array then has a leading T axis).
+
+    Args:
+        root_pos (np.ndarray): (3,) or (T, 3) root position in metres, Y up.
+        root_quat (np.ndarray): (4,) or (T, 4) root orientation, quaternion x, y, z, w.
+        quats (np.ndarray): (8, 4) or (T, 8, 4) local rotations of :data:`SPHERICAL_JOINTS`, x, y, z, w.
+        angles (np.ndarray): (4,) or (T, 4) angles in radians of :data:`REVOLUTE_JOINTS`.
+    """
+
+    root_pos: np.ndarray
+    root_quat: np.ndarray
+    quats: np.ndarray
+    angles: np.ndarray
+
+    def __len__(self) -> int:
+        """T, the number of poses of a sequence (a single pose has no length)."""
+        if self.root_pos.ndim != 2:
+            raise TypeError('a single HumanoidPose has no length')
+        return len(self.root_pos)
+
+    def __getitem__(self, index: Union[int, slice, np.ndarray]) -> 'HumanoidPose':
+        """Pose(s) ``index`` of a sequence."""
+        return HumanoidPose(self.root_pos[index], self.root_quat[index], self.quats[index], self.angles[index])
+
+
+def slerp(a: np.ndarray, b: np.ndarray, w: Union[float, np.ndarray]) -> np.ndarray:
+    """Spherical linear interpolation of rotations along the shortest arc, with scipy's ``Rotation``.
+
+    Computes ``a * exp(w * log(a^-1 * b))``, exactly as :class:`scipy.spatial.transform.Slerp` does between two
+    keyframes.
+
+    Args:
+        a (np.ndarray): (..., 4) quaternions x, y, z, w at ``w = 0`` (normalised here).
+        b (np.ndarray): (..., 4) quaternions at ``w = 1``, broadcastable with ``a``.
+        w (float | np.ndarray): weights, broadcastable to the shape ``(...)``.
+
+    Returns:
+        np.ndarray: (..., 4) unit quaternions x, y, z, w.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    weights = np.broadcast_to(np.asarray(w, dtype=np.float64), shape[:-1]).reshape(-1, 1)
+    start = Rotation.from_quat(np.broadcast_to(a, shape).reshape(-1, 4))
+    end = Rotation.from_quat(np.broadcast_to(b, shape).reshape(-1, 4))
+    out = start * Rotation.from_rotvec((start.inv() * end).as_rotvec() * weights)
+    return out.as_quat().reshape(shape)
+
+
+def blend_poses(a: HumanoidPose, b: HumanoidPose, w: Union[float, np.ndarray]) -> HumanoidPose:
+    """The pose(s) between ``a`` (``w = 0``) and ``b`` (``w = 1``): :func:`slerp` for every rotation, linear for the
+    root position and the angles.
+
+    Args:
+        a (HumanoidPose): a pose, or T poses.
+        b (HumanoidPose): as ``a``.
+        w (float | np.ndarray): a weight, or (T,) weights.
+
+    Returns:
+        HumanoidPose: the blend, with the shapes of ``a``.
+    """
+    w = np.asarray(w, dtype=np.float64)[..., None]
+    # root and joints in one slerp call: (..., 9, 4)
+    rot_a = np.concatenate([a.root_quat[..., None, :], a.quats], axis=-2)
+    rot_b = np.concatenate([b.root_quat[..., None, :], b.quats], axis=-2)
+    rots = slerp(rot_a, rot_b, w)
+    return HumanoidPose((1 - w) * a.root_pos + w * b.root_pos, rots[..., 0, :], rots[..., 1:, :],
+                        (1 - w) * a.angles + w * b.angles)
+
+
+def _wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
+    """(..., 4) quaternions w, x, y, z -> unit quaternions x, y, z, w."""
+    q = np.concatenate([q[..., 1:4], q[..., :1]], axis=-1)
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
 @dataclass
 class DeepMimicMotion:
     """One DeepMimic motion file.
 
-    Attributes:
+    Args:
         name (str): clip name (``walk`` for ``humanoid3d_walk.txt``).
         frames (np.ndarray): (N, 44) keyframes as stored (quaternions w, x, y, z).
-        loop (str): ``'wrap'`` (cyclic; the root advances by ``root[N-1] - root[0]`` per cycle) or ``'none'``.
+        loop (str): ``'wrap'`` (cyclic; the root advances by :attr:`cycle_offset` per cycle) or ``'none'``.
         times (np.ndarray): (N,) keyframe times in seconds (cumulative durations, ``times[0] = 0``).
+
+    Attributes:
+        keyframes (HumanoidPose): the N keyframes as poses (unit quaternions x, y, z, w).
     """
+
     name: str
     frames: np.ndarray
     loop: str
     times: np.ndarray
+    keyframes: HumanoidPose = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        blocks = [self.frames[:, c:c + size] for (_, _, size), c in zip(POSE_LAYOUT, _COLUMNS)]
+        quats = [_wxyz_to_xyzw(b) for b in blocks[1:] if b.shape[1] == 4]
+        angles = [b[:, 0] for b in blocks[1:] if b.shape[1] == 1]
+        self.keyframes = HumanoidPose(self.frames[:, 1:4].copy(), _wxyz_to_xyzw(blocks[0]),
+                                      np.stack(quats, axis=1), np.stack(angles, axis=1))
 
     @property
     def duration(self) -> float:
@@ -112,6 +185,12 @@ class DeepMimicMotion:
         dts = dts[dts > 0]
         values, counts = np.unique(np.round(dts, 6), return_counts=True)
         return float(1.0 / values[np.argmax(counts)])
+
+    @property
+    def cycle_offset(self) -> np.ndarray:
+        """(3,) root travel per cycle of a ``'wrap'`` clip, ``root[N-1] - root[0]`` (pybullet's
+        ``computeCycleOffset``)."""
+        return self.frames[-1, 1:4] - self.frames[0, 1:4]
 
 
 def deepmimic_clip_paths() -> dict[str, str]:
@@ -136,15 +215,20 @@ def read_deepmimic_motion(path: str) -> DeepMimicMotion:
     """Read and validate a DeepMimic motion file.
 
     Args:
-        path (str): a ``humanoid3d_*.txt`` file.
+        path (str): a ``humanoid3d_*.txt`` file, or the name of an installed clip (:func:`deepmimic_clip_paths`).
 
     Returns:
         DeepMimicMotion: the keyframes and their times.
 
     Raises:
-        ValueError: naming the file, if it is not JSON, has no ``Frames``, rows of the wrong length, non-finite
-            values, or negative durations.
+        ValueError: naming the file, if it is neither a file nor an installed clip, is not JSON, has no
+            ``Frames``, rows of the wrong length, non-finite values, negative durations or zero quaternions.
     """
+    if not osp.isfile(path):
+        paths = deepmimic_clip_paths()
+        if path not in paths:
+            raise ValueError(f'{path}: neither a file nor one of the clips {sorted(paths)}')
+        path = paths[path]
     try:
         with open(path) as f:
             data = json.load(f)
@@ -162,6 +246,9 @@ def read_deepmimic_motion(path: str) -> DeepMimicMotion:
         raise ValueError(f'{path}: Frames contains non-finite values')
     if (frames[:-1, 0] <= 0).any():
         raise ValueError(f'{path}: keyframe durations (column 0) must be > 0 except in the last row')
+    quat_columns = [c for (_, _, size), c in zip(POSE_LAYOUT, _COLUMNS) if size == 4]
+    if (np.linalg.norm(np.stack([frames[:, c:c + 4] for c in quat_columns]), axis=-1) < 1e-6).any():
+        raise ValueError(f'{path}: Frames: zero-length quaternion')
     loop = str(data.get('Loop', 'none'))
     if loop not in ('wrap', 'none'):
         raise ValueError(f'{path}: Loop must be "wrap" or "none", got {loop!r}')
@@ -171,250 +258,38 @@ def read_deepmimic_motion(path: str) -> DeepMimicMotion:
     return DeepMimicMotion(name=osp.splitext(name)[0], frames=frames, loop=loop, times=times)
 
 
-def _wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
-    return np.concatenate([q[..., 1:4], q[..., :1]], axis=-1)
+def interpolate_motion(motion: DeepMimicMotion, times: np.ndarray, vertical_cycles: bool = True) -> HumanoidPose:
+    """Humanoid poses at arbitrary times: :func:`blend_poses` of the two keyframes around each time.
 
-
-def interpolate_motion(motion: DeepMimicMotion, times: np.ndarray) -> np.ndarray:
-    """Humanoid poses at arbitrary times (slerp for rotations, linear for root position and 1-DoF angles).
-
-    Times beyond one cycle wrap around for ``'wrap'`` clips, with the root shifted by
-    ``root[N-1] - root[0]`` per completed cycle (pybullet's ``computeCycleOffset``); for ``'none'`` clips they are
-    clamped to ``[0, duration]``.
+    ``'wrap'`` clips repeat, the root shifted by :attr:`DeepMimicMotion.cycle_offset` per cycle (also before the
+    first cycle, for negative times); ``'none'`` clips hold their first/last keyframe outside
+    ``[0, duration]``.
 
     Args:
         motion (DeepMimicMotion): the clip.
-        times (np.ndarray): (T,) times in seconds, >= 0.
+        times (np.ndarray): (T,) times in seconds.
+        vertical_cycles (bool): add the vertical part of the cycle offset too (pybullet's behaviour). False
+            keeps the height: only the horizontal travel accumulates over cycles. Defaults to True.
 
     Returns:
-        np.ndarray: (T, 43) poses: root position (3), then per :data:`POSE_LAYOUT` entry its quaternion
-        **x, y, z, w** (pybullet order, unit norm) or its angle; i.e. a motion row without the duration and with
-        quaternions reordered for pybullet.
+        HumanoidPose: T poses.
     """
     times = np.asarray(times, dtype=np.float64).reshape(-1)
-    if (times < 0).any():
-        raise ValueError('interpolate_motion: times must be >= 0')
     duration = motion.duration
     if motion.loop == 'wrap' and duration > 0:
         cycles = np.floor(times / duration)
-        local = times - cycles * duration
         # floating point may put a time exactly on the cycle end into the next cycle: keep it in range
-        local = np.clip(local, 0.0, duration)
+        local = np.clip(times - cycles * duration, 0.0, duration)
     else:
         cycles = np.zeros_like(times)
         local = np.clip(times, 0.0, duration)
-    frames = motion.frames
     key_t = motion.times
-    out = [np.stack([np.interp(local, key_t, frames[:, 1 + k]) for k in range(3)], axis=-1)]
-    out[0] += cycles[:, None] * (frames[-1, 1:4] - frames[0, 1:4])[None]
-    offset = 4
-    for _, _, size in POSE_LAYOUT:
-        block = frames[:, offset:offset + size]
-        if size == 4:
-            rots = Rotation.from_quat(_wxyz_to_xyzw(block))  # normalises (some roots have |q| = 0.995)
-            out.append(Slerp(key_t, rots)(local).as_quat())
-        else:
-            out.append(np.interp(local, key_t, block[:, 0])[:, None])
-        offset += size
-    return np.concatenate(out, axis=-1)
-
-
-@contextlib.contextmanager
-def _quiet_native_output() -> Iterator[None]:
-    """Silence C-level stdout/stderr (pybullet's URDF importer prints one warning per spherical joint)."""
-    saved = []
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        yield
-        return
-    try:
-        for fd in (1, 2):
-            try:
-                saved.append((fd, os.dup(fd)))
-                os.dup2(devnull, fd)
-            except OSError:
-                pass
-        yield
-    finally:
-        for fd, copy in saved:
-            os.dup2(copy, fd)
-            os.close(copy)
-        os.close(devnull)
-
-
-class DeepMimicHumanoid:
-    """The DeepMimic humanoid loaded into a private headless pybullet client, for posing and forward kinematics.
-
-    Loaded as pybullet's deep_mimic does (``globalScaling=0.25``, fixed base, ``URDF_MAINTAIN_LINK_ORDER``).
-    Use as a context manager, or call :meth:`close`.
-
-    Args:
-        client (int, optional): an existing pybullet client id to load into (e.g. a renderer's); a private
-            ``DIRECT`` client is created (and closed by :meth:`close`) when None.
-    """
-
-    def __init__(self, client: Optional[int] = None) -> None:
-        with _quiet_native_output():  # pybullet prints its build time on first import
-            import pybullet as p
-            import pybullet_data
-        self._p = p
-        self._own = client is None
-        urdf = osp.join(pybullet_data.getDataPath(), 'humanoid', 'humanoid.urdf')
-        with _quiet_native_output():
-            self.client = p.connect(p.DIRECT) if client is None else client
-            self.body = p.loadURDF(urdf, [0, 0, 0], globalScaling=HUMANOID_SCALE, useFixedBase=True,
-                                   flags=p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.client)
-        self.num_links = p.getNumJoints(self.body, physicsClientId=self.client)
-
-    def __enter__(self) -> 'DeepMimicHumanoid':
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Disconnect the private client (a shared client is left alone)."""
-        if self._own and self.client is not None:
-            self._p.disconnect(physicsClientId=self.client)
-            self.client = None
-
-    def set_pose(self, pose: np.ndarray) -> None:
-        """Pose the humanoid.
-
-        Args:
-            pose (np.ndarray): (43,) one row of :func:`interpolate_motion` (root xyz, root quat xyzw, joints).
-        """
-        p = self._p
-        root_pos, root_q = pose[:3], pose[3:7]
-        targets: list[list[float]] = []
-        offset = 7
-        for _, _, size in POSE_LAYOUT[1:]:
-            targets.append([float(v) for v in pose[offset:offset + size]])
-            offset += size
-        p.resetBasePositionAndOrientation(self.body, root_pos.tolist(), root_q.tolist(),
-                                          physicsClientId=self.client)
-        p.resetJointStatesMultiDof(self.body, _POSED_JOINTS, targets, physicsClientId=self.client)
-
-    def link_frames(self) -> tuple[np.ndarray, np.ndarray]:
-        """World frames of every link's joint (after :meth:`set_pose`).
-
-        Returns:
-            tuple[np.ndarray, np.ndarray]: positions (L, 3) metres and orientations (L, 3, 3) rotation matrices
-            (columns = the link's x, y, z axes in the world), L = 15 links in pybullet link order.
-        """
-        p = self._p
-        states = p.getLinkStates(self.body, list(range(self.num_links)), computeForwardKinematics=1,
-                                 physicsClientId=self.client)
-        pos = np.array([s[4] for s in states], dtype=np.float64)
-        rot = Rotation.from_quat(np.array([s[5] for s in states])).as_matrix()
-        return pos, rot
-
-    def coco17(self) -> np.ndarray:
-        """COCO-17 joints of the current pose.
-
-        Returns:
-            np.ndarray: (17, 3) float64 world coordinates (m): body joints are link joint centres
-            (:data:`COCO17_LINKS`), face points lie on the head sphere (:data:`FACE_OFFSETS`).
-        """
-        pos, rot = self.link_frames()
-        joints = np.empty((17, 3), dtype=np.float64)
-        for coco, link in COCO17_LINKS.items():
-            joints[coco] = pos[link]
-        head = pos[_NECK_LINK] + rot[_NECK_LINK] @ HEAD_OFFSET
-        for coco, off in FACE_OFFSETS.items():
-            joints[coco] = head + rot[_NECK_LINK] @ off
-        return joints
-
-    def joints_for(self, poses: np.ndarray) -> np.ndarray:
-        """COCO-17 joints for a sequence of poses.
-
-        Args:
-            poses (np.ndarray): (T, 43) output of :func:`interpolate_motion`.
-
-        Returns:
-            np.ndarray: (T, 17, 3) float64 metres.
-        """
-        out = np.empty((len(poses), 17, 3), dtype=np.float64)
-        for t, pose in enumerate(poses):
-            self.set_pose(pose)
-            out[t] = self.coco17()
-        return out
-
-
-def load_deepmimic_clip(path: str, fps: Optional[float] = None, cycles: int = 1) -> tuple[np.ndarray, float]:
-    """COCO-17 3D joints of a DeepMimic clip, by forward kinematics of the pybullet humanoid.
-
-    Frames are sampled at ``t = k / fps`` for ``k = 0 .. floor(cycles * duration * fps)``; with ``fps=None`` the
-    clip's native keyframe rate is used, which returns the stored keyframes themselves for clips with constant
-    keyframe durations (all but ``roll``, whose one odd keyframe is interpolated over).
-
-    Args:
-        path (str): a ``humanoid3d_*.txt`` file (see :func:`deepmimic_clip_paths`).
-        fps (float, optional): output frame rate. Defaults to the clip's keyframe rate.
-        cycles (int): how many cycles to play (``wrap`` clips advance their root each cycle; ``none`` clips hold
-            their last pose). Defaults to 1.
-
-    Returns:
-        tuple[np.ndarray, float]: joints (T, 17, 3) float64 metres in pybullet's world frame (+y up, rest pose
-        facing +x, right side +z), and the frame rate.
-
-    Raises:
-        ValueError: if the file is not a valid motion file or ``fps``/``cycles`` are not positive.
-    """
-    motion = read_deepmimic_motion(path)
-    fps = motion.native_fps if fps is None else float(fps)
-    if fps <= 0 or cycles < 1:
-        raise ValueError(f'{path}: fps must be > 0 and cycles >= 1 (got fps={fps}, cycles={cycles})')
-    total = motion.duration * cycles
-    count = int(np.floor(total * fps + 1e-6)) + 1
-    times = np.minimum(np.arange(count) / fps, total)
-    poses = interpolate_motion(motion, times)
-    with DeepMimicHumanoid() as humanoid:
-        joints = humanoid.joints_for(poses)
-    return joints, fps
-
-
-def write_mocap_pose3d(out_dir: str, fps: Optional[float] = 30.0, clips: Optional[Sequence[str]] = None,
-                       overwrite: bool = False) -> dict[str, int]:
-    """Write DeepMimic clips as VIPE* 3D-pose files (``<out_dir>/<clip>.npz``) plus ``splits.json``.
-
-    Joints are rotated from pybullet's +y-up world into the 3D-pose format's +z-up frame
-    (:func:`vpd_mm.teachers.pose3d.yup_to_zup`). ``splits.json`` holds ``train`` (:data:`VIPE_TRAIN_CLIPS`) and
-    ``heldout`` (:data:`VIPE_HELDOUT_CLIPS`), restricted to the clips written. Existing files are kept unless
-    ``overwrite`` (every write is atomic, so an existing file is complete).
-
-    Args:
-        out_dir (str): output folder.
-        fps (float, optional): resampling rate; None keeps each clip's keyframe rate. Defaults to 30.
-        clips (Sequence[str], optional): clip names; all installed clips by default.
-        overwrite (bool): rewrite existing files. Defaults to False.
-
-    Returns:
-        dict[str, int]: clip name -> frames written (0 for a file that was kept).
-
-    Raises:
-        ValueError: on an unknown clip name.
-    """
-    from ..corpus.corpus import atomic_write_bytes
-    from ..teachers.pose3d import write_pose3d, yup_to_zup
-    paths = deepmimic_clip_paths()
-    clips = list(paths) if clips is None else list(clips)
-    unknown = sorted(set(clips) - set(paths))
-    if unknown:
-        raise ValueError(f'unknown DeepMimic clip(s) {unknown}; installed: {sorted(paths)}')
-    written: dict[str, int] = {}
-    for name in clips:
-        target = osp.join(out_dir, name + '.npz')
-        if osp.exists(target) and not overwrite:
-            written[name] = 0
-            continue
-        joints, clip_fps = load_deepmimic_clip(paths[name], fps=fps)
-        write_pose3d(target, yup_to_zup(joints), clip_fps)
-        written[name] = len(joints)
-    splits = dict(train=[c for c in VIPE_TRAIN_CLIPS if c in clips],
-                  heldout=[c for c in VIPE_HELDOUT_CLIPS if c in clips])
-    data = json.dumps(splits, indent=1).encode()
-    atomic_write_bytes(osp.join(out_dir, 'splits.json'), lambda f: f.write(data))
-    return written
-
+    # keyframe k with key_t[k] < t <= key_t[k + 1] (k = 0 at t = 0), as scipy's Slerp
+    k = np.clip(np.searchsorted(key_t, local) - 1, 0, len(key_t) - 2)
+    w = (local - key_t[k]) / (key_t[k + 1] - key_t[k])
+    pose = blend_poses(motion.keyframes[k], motion.keyframes[k + 1], w)
+    offset = motion.cycle_offset
+    if not vertical_cycles:
+        offset[1] = 0.0
+    pose.root_pos = pose.root_pos + cycles[:, None] * offset
+    return pose

@@ -31,13 +31,10 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing as mp
-import os
 import os.path as osp
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-import cv2
 import numpy as np
 
 from ..corpus import Corpus, CorpusFormatError

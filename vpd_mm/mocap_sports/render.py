@@ -16,10 +16,7 @@ pybullet is imported inside the functions that need it, so importing this module
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import os.path as osp
-import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -28,29 +25,15 @@ import cv2
 import numpy as np
 
 from ..corpus.corpus import atomic_write_bytes
-from ..mocap.deepmimic import COCO17_LINKS, FACE_OFFSETS, HEAD_OFFSET, HUMANOID_SCALE
-from .motion import HumanoidPose
+from ..mocap import FACE_OFFSETS, LINK, DeepMimicHumanoid, HumanoidPose, humanoid_urdf_path, import_pybullet
+from ..utils.native_output import quiet_native_output
 
-__all__ = [
-    'LINK', 'POSED_LINKS', 'Camera', 'Appearance', 'Background', 'Renderer',
-    'thick_humanoid_urdf', 'face_texture', 'project'
-]
-
-LINK: dict[str, int] = dict(root=0, chest=1, neck=2, right_hip=3, right_knee=4, right_ankle=5, right_shoulder=6,
-                            right_elbow=7, right_wrist=8, left_hip=9, left_knee=10, left_ankle=11,
-                            left_shoulder=12, left_elbow=13, left_wrist=14)
-"""pybullet link index of every humanoid link (``URDF_MAINTAIN_LINK_ORDER``)."""
-
-POSED_LINKS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13)
-"""Links whose joints :meth:`HumanoidPose.joint_targets` sets, in that order."""
-
-SCALE = HUMANOID_SCALE
-_FACE_OFFSETS = np.stack([FACE_OFFSETS[k] for k in range(5)])
+__all__ = ['Camera', 'Appearance', 'Background', 'Renderer', 'thick_humanoid_urdf', 'face_texture', 'project']
 
 
 def _face_angles() -> list[tuple[float, float]]:
     """(elevation, azimuth) in degrees of the COCO face points 0..4 on the head sphere (azimuth from the front
-    +x towards the right +z), from the skeleton definition in :mod:`vpd_mm.mocap.deepmimic`."""
+    +x towards the right +z), from the skeleton definition in :mod:`vpd_mm.mocap.kinematics`."""
     out = []
     for k in range(5):
         x, y, z = FACE_OFFSETS[k] / np.linalg.norm(FACE_OFFSETS[k])
@@ -64,31 +47,6 @@ _THICK_SPHERES = {'right_wrist': 0.20, 'left_wrist': 0.20}
 _THICK_BOXES = {'chest': (0.75, 1.15, 1.25), 'root': (0.7, 0.62, 1.0)}
 
 
-@contextlib.contextmanager
-def _quiet_stdio():
-    """Silence C-level stdout/stderr (pybullet prints URDF warnings and its build time there)."""
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
-
-
-def _import_pybullet():
-    with _quiet_stdio():
-        import pybullet
-        import pybullet_data
-    return pybullet, pybullet_data
-
-
 def thick_humanoid_urdf(folder: str) -> str:
     """Write the thick-bodied humanoid URDF into ``folder`` (atomically) and return its path.
 
@@ -97,8 +55,7 @@ def thick_humanoid_urdf(folder: str) -> str:
     become boxes (sizes from the feasibility study, ``shared/notes/mocap_benchmark.md`` section B). Joint frames are untouched, so poses
     and joint centres are those of the stock humanoid.
     """
-    _, pybullet_data = _import_pybullet()
-    source = osp.join(pybullet_data.getDataPath(), 'humanoid', 'humanoid.urdf')
+    source = humanoid_urdf_path()
     with open(source, 'rb') as f:
         text = f.read()
     end = text.find(b'</robot>')
@@ -251,7 +208,7 @@ def face_texture(skin: tuple[float, float, float], hair: tuple[float, float, flo
 
     TinyRenderer maps the sphere with ``u = 0.75`` at the front (+x), 0.5 at the right ear (+z), 0.25 at the
     back, ``v = 0`` at the top. Eyes, nose and ears sit where the skeleton puts the COCO face keypoints
-    (:data:`vpd_mm.mocap.deepmimic.FACE_OFFSETS`); brows and mouth around them; hair covers the top and the back.
+    (:data:`vpd_mm.mocap.FACE_OFFSETS`); brows and mouth around them; hair covers the top and the back.
     """
     def uv(elevation: float, azimuth: float) -> tuple[int, int]:
         u = (0.75 - azimuth / 360.0) % 1.0
@@ -438,31 +395,29 @@ def _shadow_mask(matrix: np.ndarray, centre: np.ndarray, radius: float, width: i
 class Renderer:
     """One pybullet DIRECT client holding the thick humanoid; poses it, computes joints and renders.
 
-    Files it needs (the URDF, face textures) are written to temporary folders removed right after pybullet has
-    loaded them.
+    Posing and joints are those of :class:`vpd_mm.mocap.DeepMimicHumanoid` (the skeleton of VIPE*'s training
+    data). Files it needs (the URDF, face textures) are written to temporary folders removed right after pybullet
+    has loaded them.
 
     Example:
         >>> r = Renderer()
         >>> r.set_appearance(Appearance.sample(np.random.default_rng(0)))
-        >>> r.set_pose(clip.pose_at(0.5)); joints = r.keypoints3d()
+        >>> r.set_pose(clip_pose(clip, 0.5)); joints = r.keypoints3d()
     """
 
     def __init__(self) -> None:
-        p, _ = _import_pybullet()
-        self._p = p
-        self.client = p.connect(p.DIRECT)
+        self._p = import_pybullet()
         with tempfile.TemporaryDirectory(prefix='vpd_render_') as folder:
-            urdf = thick_humanoid_urdf(folder)
-            with _quiet_stdio():
-                self.body = p.loadURDF(urdf, [0, 0, 0], globalScaling=SCALE, useFixedBase=True,
-                                       flags=p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.client)
+            self.humanoid = DeepMimicHumanoid(urdf=thick_humanoid_urdf(folder))
+        self.client = self.humanoid.client
+        self.body = self.humanoid.body
         self.light = dict(lightDirection=[1.0, 2.0, 1.0], lightAmbientCoeff=0.55, lightDiffuseCoeff=0.55,
                           lightSpecularCoeff=0.05)
 
     def close(self) -> None:
         """Disconnect the pybullet client."""
         if self.client is not None:
-            self._p.disconnect(physicsClientId=self.client)
+            self.humanoid.close()
             self.client = None
 
     def __enter__(self) -> 'Renderer':
@@ -484,7 +439,7 @@ class Renderer:
         with tempfile.TemporaryDirectory(prefix='vpd_face_') as folder:
             path = osp.join(folder, 'face.png')
             atomic_write_bytes(path, lambda f: f.write(encoded.tobytes()))
-            with _quiet_stdio():
+            with quiet_native_output():
                 tex = p.loadTexture(path, physicsClientId=self.client)
         if tex < 0:
             raise RuntimeError('pybullet could not load the face texture')
@@ -495,31 +450,15 @@ class Renderer:
     # pose and joints -----------------------------------------------------------------------------------
     def set_pose(self, pose: HumanoidPose) -> None:
         """Pose the humanoid (root and every joint)."""
-        p = self._p
-        p.resetBasePositionAndOrientation(self.body, pose.root_pos.tolist(), pose.root_quat.tolist(),
-                                          physicsClientId=self.client)
-        p.resetJointStatesMultiDof(self.body, list(POSED_LINKS), pose.joint_targets(),
-                                   physicsClientId=self.client)
+        self.humanoid.set_pose(pose)
 
     def keypoints3d(self) -> np.ndarray:
-        """(17, 3) COCO-17 joints of the current pose in world metres.
+        """(17, 3) COCO-17 joints of the current pose in world metres (:meth:`vpd_mm.mocap.DeepMimicHumanoid.coco17`).
 
-        The skeleton is the one of :class:`vpd_mm.mocap.deepmimic.DeepMimicHumanoid` (VIPE*'s training data):
-        body joints are the link frames' origins (the joint centres, ``getLinkStates(...)[4]``,
-        :data:`~vpd_mm.mocap.deepmimic.COCO17_LINKS`); the face points lie on the head sphere
-        (:data:`~vpd_mm.mocap.deepmimic.HEAD_OFFSET`, :data:`~vpd_mm.mocap.deepmimic.FACE_OFFSETS` in the neck's
-        frame), where the face texture draws them. The thick body changes only geometry, not joint frames.
+        The face points lie on the head sphere where the face texture draws them. The thick body changes only
+        geometry, not joint frames, so these are the joints of the stock humanoid (VIPE*'s training data).
         """
-        p = self._p
-        states = p.getLinkStates(self.body, list(range(15)), computeForwardKinematics=1,
-                                 physicsClientId=self.client)
-        out = np.empty((17, 3))
-        for coco, link in COCO17_LINKS.items():
-            out[coco] = states[link][4]
-        neck_pos = np.asarray(states[LINK['neck']][4])
-        neck_rot = np.asarray(p.getMatrixFromQuaternion(states[LINK['neck']][5])).reshape(3, 3)
-        out[:5] = neck_pos + (HEAD_OFFSET + _FACE_OFFSETS) @ neck_rot.T
-        return out
+        return self.humanoid.coco17()
 
     # rendering -----------------------------------------------------------------------------------------
     def render_figure(self, camera: Camera, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

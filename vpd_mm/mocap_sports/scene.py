@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..mocap import DeepMimicMotion, read_deepmimic_motion
 from .groundtruth import GroundTruth
-from .motion import MotionClip, Routine, Segment, load_clip
+from .motion import Routine, Segment
 
 if TYPE_CHECKING:  # pragma: no cover
     from .render import Background, Camera, Renderer
@@ -25,14 +26,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ['Scene', 'build_scene', 'ground_truth_pass', 'render_exposure', 'render_instance', 'exposure_times']
 
-_CLIPS: dict[str, MotionClip] = {}
+_CLIPS: dict[str, DeepMimicMotion] = {}
 
 
-def _clips(names: Sequence[str]) -> dict[str, MotionClip]:
+def _clips(names: Sequence[str]) -> dict[str, DeepMimicMotion]:
     """Parsed clips, cached per process."""
     for name in names:
         if name not in _CLIPS:
-            _CLIPS[name] = load_clip(name)
+            _CLIPS[name] = read_deepmimic_motion(name)
     return {name: _CLIPS[name] for name in names}
 
 

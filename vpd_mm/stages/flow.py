@@ -235,8 +235,6 @@ def extract_flow(corpus: Corpus, method: str = DEFAULT_FLOW_METHOD, raft_weights
     """
     flow_fn = make_flow_fn(method, raft_weights, device)
     ids = list(video_ids) if video_ids is not None else corpus.video_ids()
-    result = for_each_video(ids, partial(extract_video_flow, corpus, flow_fn=flow_fn, method=method),
-                            done=partial(_flow_done, corpus, method), overwrite=overwrite, on_error=on_error,
-                            desc=f'flow ({method})', progress=progress)
-    result.setdefault('frames', 0)
-    return result
+    return for_each_video(ids, partial(extract_video_flow, corpus, flow_fn=flow_fn, method=method),
+                          done=partial(_flow_done, corpus, method), overwrite=overwrite, on_error=on_error,
+                          desc=f'flow ({method})', progress=progress, counters=('frames',))

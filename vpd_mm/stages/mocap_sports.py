@@ -7,10 +7,10 @@ resumes; ``annotations/actions.json`` last.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import os.path as osp
 from dataclasses import asdict
+from functools import partial
 from typing import Any, Callable
 
 import cv2
@@ -20,6 +20,7 @@ from ..corpus import Action, Corpus, CorpusMeta, Track, atomic_write_bytes
 from ..mocap_sports.groundtruth import gt_pose_path, write_gt_pose
 from ..mocap_sports.plan import GENERATOR_VERSION, PRESETS, SPORT, Instance, MocapSportsSpec, plan_instances
 from ..mocap_sports.scene import render_instance
+from .runner import for_each_video
 
 __all__ = ['make_mocap_sports', 'write_video']
 
@@ -45,28 +46,28 @@ def _video_done(corpus: Corpus, video_id: str) -> bool:
                                        corpus.path('tracks', video_id + '.json'), gt_pose_path(corpus, video_id)))
 
 
-_WORKER: dict[str, Any] = {}
+_WORKER: dict[str, Any] = {}  # one pybullet renderer per process, built on first use
 
 
-def _work(job: tuple[str, Instance, MocapSportsSpec]) -> tuple[str, int, float]:
+def _render_video(corpus: Corpus, spec: MocapSportsSpec, instances: dict[str, Instance],
+                  video_id: str) -> dict[str, float]:
     """Render and write one video (runs in a worker process or inline)."""
     import time
-    root, instance, spec = job
+    instance = instances[video_id]
     if 'renderer' not in _WORKER:
-        from .render import Renderer
+        from ..mocap_sports.render import Renderer
         cv2.setNumThreads(1)
         _WORKER['renderer'] = Renderer()
-    corpus = Corpus(root)
     begin = time.perf_counter()
     try:
         frames, gt = render_instance(instance, spec, _WORKER['renderer'])
         # the track last: Corpus.video_ids() (tracks/) then lists only complete videos
-        write_video(corpus.path('videos', instance.video_id + '.mp4'), frames, spec.fps)
-        write_gt_pose(corpus, instance.video_id, gt)
-        corpus.write_track(instance.video_id, Track(np.arange(len(frames), dtype=np.int32), gt.boxes))
+        write_video(corpus.path('videos', video_id + '.mp4'), frames, spec.fps)
+        write_gt_pose(corpus, video_id, gt)
+        corpus.write_track(video_id, Track(np.arange(len(frames), dtype=np.int32), gt.boxes))
     except Exception as error:
-        raise RuntimeError(f'{instance.video_id} ({instance.label} #{instance.index}): {error!r}') from error
-    return instance.video_id, len(frames), time.perf_counter() - begin
+        raise RuntimeError(f'{video_id} ({instance.label} #{instance.index}): {error!r}') from error
+    return dict(frames=len(frames), render_seconds=time.perf_counter() - begin)
 
 
 def make_mocap_sports(root: str, spec: MocapSportsSpec | None = None, seed: int = 0, workers: int = 1,
@@ -94,7 +95,6 @@ def make_mocap_sports(root: str, spec: MocapSportsSpec | None = None, seed: int 
         ValueError: a bad spec, or ``root`` holds a corpus made with other settings.
         RuntimeError: a video failed (the message names it).
     """
-    from tqdm import tqdm
     spec = spec or PRESETS['default']
     instances = plan_instances(spec, seed)
     corpus = Corpus(root)
@@ -114,34 +114,15 @@ def make_mocap_sports(root: str, spec: MocapSportsSpec | None = None, seed: int 
     data = json.dumps([asdict(i) for i in instances], indent=1).encode()
     atomic_write_bytes(corpus.path('annotations', 'instances.json'), lambda f: f.write(data))
     os.makedirs(corpus.path('videos'), exist_ok=True)
-    todo = [inst for inst in instances if not _video_done(corpus, inst.video_id)]
-    jobs = [(root, inst, spec) for inst in todo]
-    frames_done = 0
-    seconds = 0.0
-    bar = tqdm(total=len(instances), initial=len(instances) - len(todo), desc='render mocap_sports',
-               unit='video', disable=not progress)
-    try:
-        if workers > 1 and len(jobs) > 1:
-            method = 'fork' if 'fork' in mp.get_all_start_methods() else 'spawn'
-            with mp.get_context(method).Pool(workers) as pool:
-                for _, count, elapsed in pool.imap_unordered(_work, jobs):
-                    frames_done += count
-                    seconds += elapsed
-                    bar.update()
-        else:
-            for job in jobs:
-                _, count, elapsed = _work(job)
-                frames_done += count
-                seconds += elapsed
-                bar.update()
-    finally:
-        bar.close()
+    result = for_each_video([i.video_id for i in instances],
+                            partial(_render_video, corpus, spec, {i.video_id: i for i in instances}),
+                            done=partial(_video_done, corpus), workers=workers, on_error='raise',
+                            desc='render mocap_sports', progress=progress, counters=('frames', 'render_seconds'))
     actions = [Action(id=f'{inst.video_id}_0', video_id=inst.video_id, start=int(inst.action[0]),
                       end=int(inst.action[1]), label=inst.label, split=inst.split) for inst in instances]
     corpus.write_actions(actions, classes=meta.classes)
-    if log is not None and todo:
-        log(f'rendered {len(todo)} videos, {frames_done} frames, {frames_done / max(seconds, 1e-9):.1f} '
-            f'frames/s per worker ({workers} worker(s)); skipped {len(instances) - len(todo)} finished videos')
+    if log is not None and result['written']:
+        log(f'rendered {result["written"]} videos, {result["frames"]} frames, '
+            f'{result["frames"] / max(result["render_seconds"], 1e-9):.1f} frames/s per worker ({workers} '
+            f'worker(s)); skipped {result["skipped"]} finished videos')
     return corpus
-
-

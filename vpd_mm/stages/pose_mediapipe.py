@@ -20,15 +20,16 @@ The pose box written to ``pose/`` is the whole frame ``[0, 0, W, H]`` (MediaPipe
 """
 from __future__ import annotations
 
-import contextlib
-import multiprocessing as mp
 import os
 import os.path as osp
-from typing import Any, Callable, Iterable
+from functools import partial
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..corpus.corpus import Corpus, CorpusFormatError, PoseTrack
+from ..corpus import Corpus, CorpusFormatError, PoseTrack
+from ..utils.native_output import quiet_native_output
+from .runner import for_each_video
 
 __all__ = ['BLAZEPOSE_TO_COCO17', 'blazepose_to_coco17', 'MediaPipePose', 'estimate_frames', 'run_mediapipe',
            'MEDIAPIPE_VERSION']
@@ -65,30 +66,6 @@ def blazepose_to_coco17(landmarks: np.ndarray, visibility: np.ndarray, width: in
     return keypoints.astype(np.float32), scores.astype(np.float32)
 
 
-def _flush_c_stdio() -> None:
-    try:
-        import ctypes
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):
-        pass
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence C-level stderr (TFLite and absl print start-up lines there, buffered: flushed before restoring)."""
-    _flush_c_stdio()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        _flush_c_stdio()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 class MediaPipePose:
     """MediaPipe Pose on single RGB frames, returning COCO-17 keypoints.
 
@@ -107,7 +84,7 @@ class MediaPipePose:
         os.environ.setdefault('GLOG_minloglevel', '2')
         os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
         try:
-            with _quiet_stderr():
+            with quiet_native_output():
                 import mediapipe
         except ImportError as error:
             raise ImportError(f'the MediaPipe teacher needs mediapipe=={MEDIAPIPE_VERSION} '
@@ -124,7 +101,7 @@ class MediaPipePose:
     def reset(self) -> None:
         """Start a new video (forget the tracked person)."""
         self.close()
-        with _quiet_stderr():
+        with quiet_native_output():
             self._pose = self._solution.Pose(**self.kwargs)
 
     def close(self) -> None:
@@ -152,7 +129,7 @@ class MediaPipePose:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f'expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}')
         height, width = rgb.shape[:2]
-        with _quiet_stderr():
+        with quiet_native_output():
             result = self._pose.process(np.ascontiguousarray(rgb))
         if result.pose_landmarks is None:
             return np.full((17, 2), np.nan, np.float32), np.zeros(17, np.float32)
@@ -173,7 +150,7 @@ def estimate_frames(frames: Iterable[np.ndarray], estimator: MediaPipePose) -> P
         PoseTrack: every frame (misses as NaN keypoints with score 0); boxes are the whole frame.
     """
     keypoints, scores, boxes = [], [], []
-    with _quiet_stderr():  # MediaPipe's graph threads log start-up lines asynchronously
+    with quiet_native_output():  # MediaPipe's graph threads log start-up lines asynchronously
         estimator.reset()
         for rgb in frames:
             kp, sc = estimator(rgb)
@@ -195,32 +172,31 @@ def _read_video(path: str) -> Iterable[np.ndarray]:
         yield reader[index].asnumpy()
 
 
-_WORKER: dict[str, Any] = {}
+_WORKER: dict[str, Any] = {}  # one MediaPipe graph per process and mode, built on first use
 
 
-def _work(job: tuple[str, str, bool]) -> tuple[str, int, int]:
-    root, video_id, static = job
+def _video_pose_file(corpus: Corpus, static: bool, video_id: str) -> dict[str, int]:
+    """Estimate and write one video's ``pose/<video_id>.npz``; runs in a worker process or inline."""
     key = 'static' if static else 'tracking'
     if key not in _WORKER:
         _WORKER[key] = MediaPipePose(static=static)
-    corpus = Corpus(root)
+    path = corpus.video_path(video_id)
     try:
-        track = estimate_frames(_read_video(corpus.video_path(video_id)), _WORKER[key])
+        track = estimate_frames(_read_video(path), _WORKER[key])
     except CorpusFormatError:
         raise
     except Exception as error:
-        raise RuntimeError(f'{corpus.video_path(video_id)}: MediaPipe failed ({error!r})') from error
+        raise RuntimeError(f'{path}: MediaPipe failed ({error!r})') from error
     if len(track.frames) == 0:
-        raise CorpusFormatError(corpus.video_path(video_id), 'file', 'the video has no frames')
+        raise CorpusFormatError(path, 'file', 'the video has no frames')
     corpus.write_pose(video_id, track)
-    detected = int(np.isfinite(track.keypoints).all(axis=(1, 2)).sum())
-    return video_id, len(track.frames), detected
+    return dict(frames=len(track.frames), detected=int(np.isfinite(track.keypoints).all(axis=(1, 2)).sum()))
 
 
 def run_mediapipe(corpus: Corpus, static: bool = False, workers: int = 1, overwrite: bool = False,
-                  progress: bool = True, video_ids: list[str] | None = None,
-                  log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write ``pose/<video>.npz`` for every video of the corpus with MediaPipe Pose.
+                  progress: bool = True, video_ids: Sequence[str] | None = None,
+                  log: Callable[[str], None] | None = None, on_error: str = 'raise') -> dict[str, Any]:
+    """Write ``pose/<video>.npz`` for every video of the corpus with MediaPipe Pose (on the stage runner).
 
     Videos whose pose file exists are skipped (atomic writes: an existing file is complete) unless
     ``overwrite``.
@@ -231,49 +207,26 @@ def run_mediapipe(corpus: Corpus, static: bool = False, workers: int = 1, overwr
         workers (int): processes (each holds one MediaPipe graph).
         overwrite (bool): recompute existing pose files.
         progress (bool): show a tqdm bar.
-        video_ids (list[str], optional): only these videos (default: every video with a track).
+        video_ids (Sequence[str], optional): only these videos (default: every video with a track).
         log (callable, optional): receives one summary line.
+        on_error (str): ``'raise'`` (default: the benchmark's videos are ours, a failure is a bug) or ``'count'``.
 
     Returns:
-        dict: ``videos`` (processed), ``skipped``, ``frames``, ``detected`` (frames with a person),
-        ``seconds`` (wall time of the processing), ``fps`` (frames per wall second, all workers together).
+        dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``),
+        ``frames``, ``detected`` (frames with a person) and ``fps`` (frames per wall second, all workers).
 
     Raises:
-        CorpusFormatError: a video is missing or cannot be decoded (the message names it).
+        CorpusFormatError: no videos, or a video is missing or cannot be decoded (the message names it).
     """
-    import time
-    from tqdm import tqdm
     ids = corpus.video_ids() if video_ids is None else list(video_ids)
     if not ids:
         raise CorpusFormatError(corpus.path('tracks'), 'file', 'no videos with a track in this corpus')
     for video_id in ids:
         corpus.video_path(video_id)  # raises naming the missing video
-    todo = [v for v in ids if overwrite or not osp.exists(corpus.path('pose', v + '.npz'))]
-    stats = dict(videos=len(todo), skipped=len(ids) - len(todo), frames=0, detected=0, seconds=0.0, fps=0.0)
-    jobs = [(corpus.root, v, static) for v in todo]
-    begin = time.perf_counter()
-    bar = tqdm(total=len(ids), initial=len(ids) - len(todo), desc='mediapipe pose', unit='video',
-               disable=not progress)
-    try:
-        if workers > 1 and len(jobs) > 1:
-            method = 'fork' if 'fork' in mp.get_all_start_methods() else 'spawn'
-            with mp.get_context(method).Pool(workers) as pool:
-                for _, count, detected in pool.imap_unordered(_work, jobs):
-                    stats['frames'] += count
-                    stats['detected'] += detected
-                    bar.update()
-        else:
-            for job in jobs:
-                _, count, detected = _work(job)
-                stats['frames'] += count
-                stats['detected'] += detected
-                bar.update()
-    finally:
-        bar.close()
-    stats['seconds'] = time.perf_counter() - begin
-    stats['fps'] = stats['frames'] / max(stats['seconds'], 1e-9)
-    if log is not None and todo:
-        log(f'MediaPipe ({"static" if static else "tracking"}): {stats["videos"]} videos, {stats["frames"]} frames, '
-            f'{stats["detected"]} with a person ({stats["detected"] / max(stats["frames"], 1):.1%}), '
-            f'{stats["fps"]:.1f} frames/s with {workers} worker(s); skipped {stats["skipped"]} finished videos')
-    return stats
+    result = for_each_video(ids, partial(_video_pose_file, corpus, static),
+                            done=lambda v: osp.exists(corpus.path('pose', v + '.npz')), overwrite=overwrite,
+                            workers=workers, on_error=on_error, progress=progress,
+                            desc=f'pose (MediaPipe, {"static" if static else "tracking"})', log=log,
+                            counters=('frames', 'detected'))
+    result['fps'] = result['frames'] / max(result['seconds'], 1e-9)
+    return result

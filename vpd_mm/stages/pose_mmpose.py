@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import glob
 import os.path as osp
+from functools import partial
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..corpus.corpus import Corpus, CorpusFormatError, PoseTrack, Track
+from ..corpus import Corpus, CorpusFormatError, PoseTrack, Track
+from .runner import for_each_video
 
 __all__ = ['DEFAULT_POSE_CONFIG', 'mmpose_config_path', 'published_weights', 'build_pose_model',
            'estimate_poses', 'video_pose', 'pose_on_corpus']
@@ -185,9 +187,17 @@ def video_pose(model: Any, video_path: str, track: Track, batch_size: int = 32,
     return pose, int((~detected).sum())
 
 
+def _video_pose_file(corpus: Corpus, model: Any, batch_size: int, video_id: str) -> dict[str, int]:
+    """Estimate and write ``pose/<video_id>.npz``; returns the video's ``frames`` and ``no_detection`` counts."""
+    pose, missing = video_pose(model, corpus.video_path(video_id), corpus.read_track(video_id), batch_size)
+    corpus.write_pose(video_id, pose)
+    return dict(frames=len(pose.frames), no_detection=missing)
+
+
 def pose_on_corpus(corpus: Corpus, model: Any, batch_size: int = 32, overwrite: bool = False,
-                   progress: bool = True) -> dict[str, int]:
-    """Run :func:`video_pose` on every tracked video and write ``pose/<video>.npz``.
+                   progress: bool = True, video_ids: Sequence[str] | None = None,
+                   on_error: str = 'count') -> dict[str, Any]:
+    """Run :func:`video_pose` on every tracked video (on the stage runner) and write ``pose/<video>.npz``.
 
     Videos whose pose file exists are skipped (writes are atomic, so it is complete): a killed run resumes.
 
@@ -196,28 +206,21 @@ def pose_on_corpus(corpus: Corpus, model: Any, batch_size: int = 32, overwrite: 
         model: an mmpose top-down model.
         batch_size (int): (frame, box) pairs per forward pass. Defaults to 32.
         overwrite (bool): recompute existing pose files. Defaults to False.
-        progress (bool): show a progress bar over frames. Defaults to True.
+        progress (bool): show a progress bar over videos. Defaults to True.
+        video_ids (Sequence[str], optional): only these videos (default: every video with a track).
+        on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
 
     Returns:
-        dict[str, int]: ``videos``, ``written``, ``skipped``, ``frames`` (estimated) and ``no_detection``
-        (frames with a zero-area box).
+        dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``),
+        ``frames`` (estimated) and ``no_detection`` (frames with a zero-area box).
 
     Raises:
-        ValueError: if the corpus has no tracks.
+        CorpusFormatError: if the corpus has no tracks.
     """
-    from tqdm import tqdm
-    ids = corpus.video_ids()
+    ids = corpus.video_ids() if video_ids is None else list(video_ids)
     if not ids:
-        raise ValueError(f'{corpus.path("tracks")}: no track files')
-    todo = [v for v in ids if overwrite or not osp.exists(corpus.path('pose', v + '.npz'))]
-    tracks = {v: corpus.read_track(v) for v in todo}
-    stats = dict(videos=len(ids), written=0, skipped=len(ids) - len(todo), frames=0, no_detection=0)
-    with tqdm(total=sum(len(t.frames) for t in tracks.values()), desc='pose', unit='frame',
-              disable=not progress) as bar:
-        for video_id in todo:
-            pose, missing = video_pose(model, corpus.video_path(video_id), tracks[video_id], batch_size, bar)
-            corpus.write_pose(video_id, pose)
-            stats['written'] += 1
-            stats['frames'] += len(pose.frames)
-            stats['no_detection'] += missing
-    return stats
+        raise CorpusFormatError(corpus.path('tracks'), 'folder', 'no track files')
+    return for_each_video(ids, partial(_video_pose_file, corpus, model, batch_size),
+                          done=lambda v: osp.exists(corpus.path('pose', v + '.npz')), overwrite=overwrite,
+                          on_error=on_error, desc='pose (mmpose)', progress=progress,
+                          counters=('frames', 'no_detection'))

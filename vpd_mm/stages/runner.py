@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..corpus import CorpusFormatError
 
-__all__ = ['StageError', 'VideoReadError', 'StageResult', 'for_each_video', 'worker_pool']
+__all__ = ['StageError', 'VideoReadError', 'StageResult', 'for_each_video', 'worker_pool', 'summary_line']
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _call(job: tuple[Callable[[str], dict[str, Any] | None], str]) -> tuple[str,
 def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | None], *,
                    done: Callable[[str], bool] | None = None, overwrite: bool = False, workers: int = 1,
                    on_error: Literal['count', 'raise'] = 'count', desc: str = 'videos', progress: bool = True,
-                   log: Callable[[str], None] | None = None) -> StageResult:
+                   log: Callable[[str], None] | None = None, counters: Sequence[str] = ()) -> StageResult:
     """Run ``work`` on every video of ``ids`` whose output is not complete yet.
 
     Args:
@@ -79,6 +79,7 @@ def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | No
         desc (str): progress bar label (the stage's name).
         progress (bool): show a tqdm bar over videos.
         log (callable, optional): receives one summary line when videos were written or failed.
+        counters (Sequence[str]): counter names present (as 0) in the summary even when no video was written.
 
     Returns:
         dict: ``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds`` and the summed counters.
@@ -101,6 +102,7 @@ def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | No
             conflicts.append((video_id, str(error)))
     result: StageResult = dict(videos=len(ids), written=0, skipped=len(ids) - len(todo) - len(conflicts),
                                errors=0, failed=[], seconds=0.0)
+    result.update({name: 0 for name in counters})
     begin = time.perf_counter()
     bar = tqdm(total=len(ids), initial=result['skipped'], desc=desc, unit='video', disable=not progress)
 
@@ -139,3 +141,13 @@ def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | No
         log(f'{desc}: wrote {result["written"]} of {len(ids)} videos, skipped {result["skipped"]} complete, '
             f'{result["errors"]} failed ({result["seconds"]:.1f} s, {workers} worker(s))')
     return result
+
+
+def summary_line(result: StageResult) -> str:
+    """One line for a tool to print: ``wrote 3 of 5 videos, 1 complete, 1 failed; frames 812, ...``."""
+    counters = [f'{key} {value}' for key, value in result.items()
+                if key not in ('videos', 'written', 'skipped', 'errors', 'failed', 'seconds')
+                and isinstance(value, (int, float))]
+    line = (f'wrote {result["written"]} of {result["videos"]} videos, {result["skipped"]} already complete, '
+            f'{result["errors"]} failed')
+    return line + ('; ' + ', '.join(counters) if counters else '')

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 import os.path as osp
+from functools import partial
 from typing import Any, Sequence
 
 import numpy as np
@@ -29,11 +30,10 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
-from ..corpus.corpus import Corpus, CorpusFormatError, FeatureTrack
-from ..corpus.crop_store import CropStore
+from ..corpus import Corpus, CorpusFormatError, CropStore, FeatureTrack
 from ..datasets.transforms import MirrorCropAndTarget
+from .runner import for_each_video
 
 __all__ = ['load_student', 'StudentExtractor', 'extract_features']
 
@@ -67,10 +67,8 @@ def load_student(cfg: Config, checkpoint: str, device: str | torch.device = 'cpu
     weights = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
     if not weights:
         raise ValueError(f'{checkpoint}: no backbone.* weights (is it a checkpoint of a configs/vpd config?)')
-    result = student.load_state_dict(weights, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ValueError(f'{checkpoint}: student weights do not match the config (missing '
-                         f'{result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})')
+    from ..engine.checkpoint import load_weights
+    load_weights(student, weights, checkpoint)  # exact keys and shapes, else a one-line ValueError
     return student.to(device).eval(), preprocessor.to(device)
 
 
@@ -161,49 +159,48 @@ class StudentExtractor:
             scores[found] = track.scores[index[found]]
         return scores
 
+    def video_file(self, corpus: Corpus, name: str, video_id: str) -> dict[str, int]:
+        """Compute and write ``features/<name>/<video_id>.npz``; returns ``frames`` and ``no_flow`` counts.
+
+        Raises:
+            CorpusFormatError: the video has no complete crops, or no complete flow while the student uses flow.
+        """
+        store = corpus.crops
+        if not store.has_crops(video_id):
+            raise CorpusFormatError(store.crop_dir(video_id), 'folder',
+                                    'no complete crops (run tools/data/extract_crops.py first)')
+        frames, no_flow = self.video_frames(store, video_id)
+        feats = self.video_features(corpus.root, video_id, frames)
+        if no_flow:
+            print_log(f'{video_id}: {no_flow} frames with a crop but no flow are left out', logger='current',
+                      level=logging.WARNING)
+        corpus.write_features('features', name, video_id,
+                              FeatureTrack(frames, feats, self.teacher_scores(corpus, video_id, frames)))
+        return dict(frames=len(frames), no_flow=no_flow)
+
     def run(self, corpus_root: str, name: str, video_ids: Sequence[str] | None = None,
-            progress: bool = True) -> dict[str, Any]:
-        """Write ``features/<name>/<video>.npz`` for every video with crops; complete videos are skipped.
+            progress: bool = True, overwrite: bool = False, on_error: str = 'count') -> dict[str, Any]:
+        """Write ``features/<name>/<video>.npz`` for every video (stage runner); complete videos are skipped.
 
         Args:
             corpus_root (str): the corpus.
             name (str): feature name, e.g. ``'vi_vpd'``.
-            video_ids (Sequence[str], optional): videos to process (default: every video with crops).
+            video_ids (Sequence[str], optional): videos to process (default: every tracked video, so a video
+                without crops is a failed video, not a silently missing one).
             progress (bool): show a tqdm progress bar.
+            overwrite (bool): recompute videos whose features exist.
+            on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
 
         Returns:
-            dict: ``written``, ``skipped`` (already complete), ``errors`` (videos that failed, each logged),
-            ``frames`` (frames written), ``no_flow`` (frames without flow, left out), ``failed`` (messages).
+            dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``,
+            ``seconds``), ``frames`` (frames written) and ``no_flow`` (frames without flow, left out).
         """
         corpus = Corpus(corpus_root)
-        store = corpus.crops
-        ids = list(video_ids) if video_ids is not None else store.crop_ids()
-        counts: dict[str, Any] = dict(written=0, skipped=0, errors=0, frames=0, no_flow=0, failed=[])
-        bar = tqdm(ids, desc=f'features/{name}', unit='video', disable=not progress)
-        for video_id in bar:
-            if osp.isfile(corpus.feature_path('features', name, video_id)):
-                counts['skipped'] += 1
-                continue
-            try:
-                if not store.has_crops(video_id):
-                    raise CorpusFormatError(store.crop_dir(video_id), 'folder', 'no complete crops')
-                frames, no_flow = self.video_frames(store, video_id)
-                feats = self.video_features(corpus_root, video_id, frames)
-            except CorpusFormatError as error:
-                counts['errors'] += 1
-                counts['failed'].append(str(error))
-                print_log(f'features of {video_id} failed: {error}', logger='current', level=logging.ERROR)
-                continue
-            if no_flow:
-                print_log(f'{video_id}: {no_flow} frames with a crop but no flow are left out', logger='current',
-                          level=logging.WARNING)
-            corpus.write_features('features', name, video_id,
-                                  FeatureTrack(frames, feats, self.teacher_scores(corpus, video_id, frames)))
-            counts['written'] += 1
-            counts['frames'] += len(frames)
-            counts['no_flow'] += no_flow
-            bar.set_postfix(frames=counts['frames'], errors=counts['errors'])
-        return counts
+        ids = list(video_ids) if video_ids is not None else corpus.video_ids()
+        return for_each_video(ids, partial(self.video_file, corpus, name),
+                              done=lambda v: osp.isfile(corpus.feature_path('features', name, v)),
+                              overwrite=overwrite, on_error=on_error, desc=f'features/{name}', progress=progress,
+                              counters=('frames', 'no_flow'))
 
 
 def extract_features(config: str | Config, checkpoint: str, corpus_root: str, name: str,

@@ -3,19 +3,29 @@ sets (Concat-VPD, or two teachers)."""
 from __future__ import annotations
 
 import os.path as osp
-from typing import Callable, Optional
+from functools import partial
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..corpus import Corpus, FeatureTrack, PoseTrack
+from ..corpus import Corpus, CorpusFormatError, FeatureTrack, PoseTrack
 from ..teachers.features import concat_feature_tracks
+from .runner import for_each_video
 
 __all__ = ['teacher_on_corpus', 'split_source', 'concat_on_corpus']
 
 
+def _teacher_file(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], FeatureTrack],
+                  video_id: str) -> dict[str, int]:
+    track = teacher(corpus.read_pose(video_id))
+    corpus.write_features('teacher', name, video_id, track)
+    return dict(frames=len(track.frames), nan_frames=int(np.isnan(track.scores).sum()))
+
+
 def teacher_on_corpus(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], FeatureTrack],
-                      overwrite: bool = False, progress: bool = True) -> dict[str, int]:
-    """Run a teacher on every ``pose/<video>.npz`` and write ``teacher/<name>/<video>.npz``.
+                      overwrite: bool = False, progress: bool = True, video_ids: Sequence[str] | None = None,
+                      on_error: str = 'count') -> dict[str, Any]:
+    """Run a teacher on every ``pose/<video>.npz`` and write ``teacher/<name>/<video>.npz`` (stage runner).
 
     Videos whose output exists are skipped (writes are atomic, so an existing file is complete): a killed run
     resumes where it stopped.
@@ -27,29 +37,25 @@ def teacher_on_corpus(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], 
             ``functools.partial(vipe_teacher, model)``.
         overwrite (bool): recompute existing outputs. Defaults to False.
         progress (bool): show a progress bar. Defaults to True.
+        video_ids (Sequence[str], optional): only these videos (default: every video with a pose file).
+        on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
 
     Returns:
-        dict[str, int]: ``videos``, ``written``, ``skipped`` (existing), ``frames`` and ``nan_frames`` (frames
-        with an invalid pose, written as NaN features and NaN scores) of the videos written.
+        dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``),
+        ``frames`` and ``nan_frames`` (frames with an invalid pose, written as NaN features and NaN scores) of
+        the videos written.
 
     Raises:
-        ValueError: if the corpus has no pose files.
+        CorpusFormatError: if the corpus has no pose files.
     """
-    from tqdm import tqdm
-    ids = corpus.list_ids('pose', '.npz')
+    ids = corpus.list_ids('pose', '.npz') if video_ids is None else list(video_ids)
     if not ids:
-        raise ValueError(f'{corpus.path("pose")}: no pose files (run tools/data/extract_pose.py first)')
-    stats = dict(videos=len(ids), written=0, skipped=0, frames=0, nan_frames=0)
-    for video_id in tqdm(ids, desc=f'teacher/{name}', disable=not progress):
-        if not overwrite and osp.exists(corpus.feature_path('teacher', name, video_id)):
-            stats['skipped'] += 1
-            continue
-        track = teacher(corpus.read_pose(video_id))
-        corpus.write_features('teacher', name, video_id, track)
-        stats['written'] += 1
-        stats['frames'] += len(track.frames)
-        stats['nan_frames'] += int(np.isnan(track.scores).sum())
-    return stats
+        raise CorpusFormatError(corpus.path('pose'), 'folder',
+                                'no pose files (run tools/data/extract_pose.py first)')
+    return for_each_video(ids, partial(_teacher_file, corpus, name, teacher),
+                          done=lambda v: osp.exists(corpus.feature_path('teacher', name, v)), overwrite=overwrite,
+                          on_error=on_error, desc=f'teacher/{name}', progress=progress,
+                          counters=('frames', 'nan_frames'))
 
 
 def split_source(source: str) -> tuple[str, str]:
@@ -61,9 +67,17 @@ def split_source(source: str) -> tuple[str, str]:
     return kind, name
 
 
+def _concat_file(corpus: Corpus, a: tuple[str, str], b: tuple[str, str], out: tuple[str, str],
+                 video_id: str) -> dict[str, int]:
+    track = concat_feature_tracks(corpus.read_features(*a, video_id), corpus.read_features(*b, video_id),
+                                  corpus.feature_path(*a, video_id), corpus.feature_path(*b, video_id))
+    corpus.write_features(*out, video_id, track)
+    return dict(frames=len(track.frames), nan_frames=int(np.isnan(track.scores).sum()))
+
+
 def concat_on_corpus(corpus: Corpus, source_a: str, source_b: str, name: str, kind: Optional[str] = None,
-                     overwrite: bool = False, progress: bool = True) -> dict[str, int]:
-    """Concatenate two feature sets of a corpus video by video (Concat-VPD, or two teachers).
+                     overwrite: bool = False, progress: bool = True, on_error: str = 'count') -> dict[str, Any]:
+    """Concatenate two feature sets of a corpus video by video (Concat-VPD, or two teachers; stage runner).
 
     Args:
         corpus (Corpus): the corpus.
@@ -74,31 +88,26 @@ def concat_on_corpus(corpus: Corpus, source_a: str, source_b: str, name: str, ki
             sources are student features, else ``teacher``.
         overwrite (bool): recompute existing outputs. Defaults to False.
         progress (bool): show a progress bar. Defaults to True.
+        on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
 
     Returns:
-        dict[str, int]: ``videos`` (in both sources), ``written``, ``skipped`` (existing), ``missing`` (videos in
-        only one source, not written) and ``nan_frames``.
+        dict: the runner's summary over the videos in both sources (``videos``, ``written``, ``skipped``,
+        ``errors``, ``failed``, ``seconds``), ``frames``, ``nan_frames`` and ``missing`` (videos in only one
+        source, not written).
 
     Raises:
-        ValueError: if the sources share no video, or a video's frames differ between them (names both files).
+        ValueError: if the sources share no video. A video whose frames differ between the sources is a failed
+        video (the message names both files).
     """
-    from tqdm import tqdm
-    (kind_a, name_a), (kind_b, name_b) = split_source(source_a), split_source(source_b)
-    kind = kind or ('features' if kind_a == kind_b == 'features' else 'teacher')
-    ids_a, ids_b = set(corpus.feature_ids(kind_a, name_a)), set(corpus.feature_ids(kind_b, name_b))
+    a, b = split_source(source_a), split_source(source_b)
+    kind = kind or ('features' if a[0] == b[0] == 'features' else 'teacher')
+    ids_a, ids_b = set(corpus.feature_ids(*a)), set(corpus.feature_ids(*b))
     both = sorted(ids_a & ids_b)
     if not both:
-        raise ValueError(f'{corpus.path(kind_a, name_a)} and {corpus.path(kind_b, name_b)} share no video')
-    stats = dict(videos=len(both), written=0, skipped=0, missing=len(ids_a ^ ids_b), nan_frames=0)
-    for video_id in tqdm(both, desc=f'{kind}/{name}', disable=not progress):
-        if not overwrite and osp.exists(corpus.feature_path(kind, name, video_id)):
-            stats['skipped'] += 1
-            continue
-        track = concat_feature_tracks(corpus.read_features(kind_a, name_a, video_id),
-                                      corpus.read_features(kind_b, name_b, video_id),
-                                      corpus.feature_path(kind_a, name_a, video_id),
-                                      corpus.feature_path(kind_b, name_b, video_id))
-        corpus.write_features(kind, name, video_id, track)
-        stats['written'] += 1
-        stats['nan_frames'] += int(np.isnan(track.scores).sum())
-    return stats
+        raise ValueError(f'{corpus.path(*a)} and {corpus.path(*b)} share no video')
+    result = for_each_video(both, partial(_concat_file, corpus, a, b, (kind, name)),
+                            done=lambda v: osp.exists(corpus.feature_path(kind, name, v)), overwrite=overwrite,
+                            on_error=on_error, desc=f'{kind}/{name}', progress=progress,
+                            counters=('frames', 'nan_frames'))
+    result['missing'] = len(ids_a ^ ids_b)
+    return result

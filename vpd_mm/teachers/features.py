@@ -17,16 +17,16 @@ Frames whose pose has a non-finite joint or confidence get all-NaN feature rows 
 from __future__ import annotations
 
 import os.path as osp
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
-from ..corpus import FeatureTrack, PoseTrack
+from ..corpus import CorpusFormatError, FeatureTrack, PoseTrack
 from ..pose import keypoint_score, pose2d_feature, valid_mask
 from .vipe_input import vipe_input
 
 __all__ = ['invalid_pose_frames', 'pose2d_teacher', 'vipe_teacher', 'concat_feature_tracks',
-           'load_vipe_embedder']
+           'load_vipe_embedder', 'VIPE_MODEL_TYPES']
 
 
 def invalid_pose_frames(pose: PoseTrack) -> np.ndarray:
@@ -110,56 +110,67 @@ def concat_feature_tracks(a: FeatureTrack, b: FeatureTrack, name_a: str = 'a', n
         FeatureTrack: feats (T, 2, d1 + d2); scores = min of the two (NaN if either is NaN).
 
     Raises:
-        ValueError: if the frame numbers differ.
+        CorpusFormatError: if the frame numbers differ (names both).
     """
     if not np.array_equal(a.frames, b.frames):
-        raise ValueError(f'{name_a} and {name_b} have different frames ({len(a.frames)} vs {len(b.frames)} '
+        raise CorpusFormatError(name_b, 'frames', f'{name_a} and {name_b} have different frames ({len(a.frames)} vs {len(b.frames)} '
                          'frames, or different frame numbers); concatenation needs the same frames')
     return FeatureTrack(frames=a.frames, feats=np.concatenate([a.feats, b.feats], axis=-1).astype(np.float32),
                         scores=np.minimum(a.scores, b.scores).astype(np.float32))
 
 
+VIPE_MODEL_TYPES = ('VIPEEmbedder',)
+
+
 def load_vipe_embedder(checkpoint: str, config: Optional[str] = None, device: Optional[str] = None):
     """Load a VIPE* checkpoint saved by ``tools/train.py configs/vipe/...``.
 
+    The model is rebuilt from the user's training config when given, otherwise from the checkpoint's data-only
+    model description (``meta['model_spec']``, JSON written by :class:`~vpd_mm.engine.ModelSpecHook`, whose
+    ``type`` must be in :data:`VIPE_MODEL_TYPES`). The Python text of the checkpoint's ``meta['cfg']`` is never
+    executed. The weights must fit the model exactly.
+
     Args:
         checkpoint (str): the ``.pth`` file.
-        config (str, optional): the training config; by default the config stored in the checkpoint's meta.
+        config (str, optional): the training config file.
         device (str, optional): ``'cuda'`` when available, else ``'cpu'``.
 
     Returns:
         VIPEEmbedder: in eval mode on ``device``.
 
     Raises:
-        ValueError: naming the file, if it is missing, holds no usable config, or is not a VIPE* model.
+        ValueError: naming the file, if it is missing, holds no usable model description, is not a VIPE* model,
+            or its weights do not fit (missing, unexpected or mis-shaped keys).
+        vpd_mm.compat.UnsafeCheckpointError: the file pickles objects outside the checkpoint allow-list.
     """
     import torch
     from mmaction.registry import MODELS
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmengine.runner.checkpoint import _load_checkpoint
 
+    from ..engine.checkpoint import load_weights, read_model_spec
     from .vipe_model import VIPEEmbedder
 
     if not osp.isfile(checkpoint):
         raise ValueError(f'{checkpoint}: VIPE* checkpoint does not exist')
     state = _load_checkpoint(checkpoint, map_location='cpu')
+    if not isinstance(state, dict):
+        raise ValueError(f'{checkpoint}: not an mmengine checkpoint (got {type(state).__name__})')
     if config is not None:
-        cfg = Config.fromfile(config)
+        spec = dict(Config.fromfile(config).model)
+        if spec.get('type') not in VIPE_MODEL_TYPES:
+            raise ValueError(f'{config}: the model is {spec.get("type")!r}, not one of {list(VIPE_MODEL_TYPES)}')
     else:
-        text = (state.get('meta') or {}).get('cfg') if isinstance(state, dict) else None
-        if not text:
-            raise ValueError(f'{checkpoint}: no config stored in the checkpoint; pass the training config')
-        cfg = Config.fromstring(text, file_format='.py')
-    if cfg.model.get('type') != 'VIPEEmbedder':
-        raise ValueError(f'{checkpoint}: the model is {cfg.model.get("type")!r}, not a VIPEEmbedder')
-    from mmengine.registry import DefaultScope
+        spec = read_model_spec(state, checkpoint, VIPE_MODEL_TYPES)
     with DefaultScope.overwrite_default_scope('mmaction'):  # VIPEEmbedder lives in mmaction's registry
-        model = MODELS.build(cfg.model)
+        try:
+            model = MODELS.build(spec)
+        except TypeError as error:
+            raise ValueError(f'{checkpoint}: cannot build {spec.get("type")} from its description ({error})') \
+                from None
     if not isinstance(model, VIPEEmbedder):
-        raise ValueError(f'{checkpoint}: the config builds {type(model).__name__}, not a VIPEEmbedder')
-    weights = state.get('state_dict', state)
-    missing, unexpected = model.load_state_dict(weights, strict=False)
-    if missing:
-        raise ValueError(f'{checkpoint}: weights missing for {missing[:3]}... (not a VIPE* checkpoint?)')
+        raise ValueError(f'{checkpoint}: the description builds {type(model).__name__}, not a VIPEEmbedder')
+    load_weights(model, state.get('state_dict', state), checkpoint)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     return model.to(device).eval()

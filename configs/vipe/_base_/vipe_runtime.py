@@ -7,3 +7,6 @@ default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=10, save_best=None, max_keep_ckpts=2))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
+# Every checkpoint carries the model dict as JSON (meta['model_spec']), so tools/extract_teacher.py rebuilds VIPE*
+# from data, never by executing the config text stored in the checkpoint.
+custom_hooks = [dict(type='ModelSpecHook')]
