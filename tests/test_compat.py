@@ -134,8 +134,72 @@ def test_test_tool_refuses_planted_checkpoint(tiny_pose_dataset, tmp_path):
     torch.save({'state_dict': {}, 'meta': {'when': datetime.date(2020, 1, 1)}}, path)
     result = run_python(['tools/test.py', STGCN_CONFIG, path, '--work-dir', str(tmp_path),
                          *data_root_options(tiny_pose_dataset)])
-    assert result.returncode != 0
-    assert 'refusing to load checkpoint' in result.stderr and 'datetime.date' in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f'error: {path}: refusing to load the checkpoint: it pickles global(s) datetime.date that are not on '
+        'vpd_mm.compat.checkpoint_allowlist(); only load files you trust, and re-save them as a plain state_dict')
+    assert 'Traceback' not in result.stderr
+
+
+def test_empty_history_buffer_loads(tmp_path):
+    """A HistoryBuffer never updated holds empty arrays, whose data pickles as ``bytes()`` (protocol 2): allowed;
+    ``bytes`` with any argument is not."""
+    from mmengine.logging import HistoryBuffer
+
+    from vpd_mm.compat import UnsafeCheckpointError, checkpoint_allowlist, load_checkpoint_file
+    path = str(tmp_path / 'fresh.pth')
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'message_hub': {'log_scalars': {'x': HistoryBuffer()}}}, path)
+    assert 'builtins.bytes' in torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    without_bytes = [e for e in checkpoint_allowlist() if not (isinstance(e, tuple) and e[1] == 'builtins.bytes')]
+    with torch.serialization.safe_globals(without_bytes), pytest.raises(pickle.UnpicklingError, match='bytes'):
+        torch.load(path, weights_only=True)  # the breakage: refused before the fix
+    buffer = load_checkpoint_file(path)['message_hub']['log_scalars']['x']
+    assert isinstance(buffer, HistoryBuffer) and buffer.data[0].shape == (0,) and buffer.data[0].dtype == np.float64
+    path = str(tmp_path / 'bytes.pth')
+    torch.save({'x': _BytesGadget()}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r'builtins\.bytes\(1000000000,\) is not an allowed'):
+        load_checkpoint_file(path)
+
+
+class _BytesGadget:
+    """Pickles as bytes(10**9): a gigabyte allocated by the unpickler."""
+
+    def __reduce__(self):
+        return bytes, (10 ** 9,)
+
+
+class _OpenGadget:
+    """Pickles as open(path, 'w'): unpickled without restriction, it creates the file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return open, (self.path, 'w')
+
+
+def test_url_checkpoints_load_weights_only(tmp_path, monkeypatch):
+    """mmengine's http(s)/torchvision/open-mmlab loaders call torch.hub.load_state_dict_from_url, whose default
+    is weights_only=False; vpd_mm routes them through the allow-list."""
+    from mmengine.runner import CheckpointLoader
+
+    from vpd_mm.compat import UnsafeCheckpointError
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))  # the download cache: no network needed
+    cache = tmp_path / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    marker = tmp_path / 'MARKER'
+    torch.save({'state_dict': {'w': torch.zeros(1)}, 'x': _OpenGadget(str(marker))}, str(cache / 'planted.pth'))
+    url = 'https://example.invalid/planted.pth'
+    torch.hub.load_state_dict_from_url(url)  # the breakage: torch's default runs the pickled call
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(UnsafeCheckpointError, match=f'^{url}: refusing to load the checkpoint: it pickles '
+                       r'global\(s\) io\.open that are not on'):
+        CheckpointLoader.load_checkpoint(url)  # what load_from / init_cfg=Pretrained with a URL call
+    assert not marker.exists()
+    torch.save({'state_dict': {'w': torch.ones(1)}}, str(cache / 'plain.pth'))
+    assert torch.equal(CheckpointLoader.load_checkpoint('https://example.invalid/plain.pth')['state_dict']['w'],
+                       torch.ones(1))
 
 
 # 4. numpy 2 removed np.Inf / np.trapz / np.in1d, still used by mmaction2 -------------------------------------

@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class Stages:
-    """Runs named stages once: a finished stage is recorded (with its wall time and summary) in stages.json."""
+    """Runs stages once: a finished stage is recorded under its key (with its wall time and summary) in
+    stages.json. Keys are stable identifiers; titles are only printed, so renaming a title reuses the record."""
 
     def __init__(self, out: str, fresh: bool) -> None:
         self.path = osp.join(out, 'stages.json')
@@ -65,19 +66,19 @@ class Stages:
             with open(self.path) as f:
                 self.done = json.load(f)
 
-    def run(self, name: str, fn: Callable[[], Any]) -> Any:
-        if name in self.done:
-            record = self.done[name]
-            print(f'== {name}: finished earlier ({record["seconds"]:.0f} s), reused', flush=True)
+    def run(self, key: str, title: str, fn: Callable[[], Any]) -> Any:
+        if key in self.done:
+            record = self.done[key]
+            print(f'== {title}: finished earlier ({record["seconds"]:.0f} s), reused', flush=True)
             return record.get('result')
-        print(f'\n== {name}', flush=True)
+        print(f'\n== {title}', flush=True)
         start = time.time()
         result = fn()
-        self.done[name] = dict(seconds=time.time() - start, result=result)
+        self.done[key] = dict(title=title, seconds=time.time() - start, result=result)
         from vpd_mm.corpus.corpus import atomic_write_bytes
         data = json.dumps(self.done, indent=1, default=str).encode()
         atomic_write_bytes(self.path, lambda f: f.write(data))
-        print(f'   {name}: {self.done[name]["seconds"]:.0f} s', flush=True)
+        print(f'   {title}: {self.done[key]["seconds"]:.0f} s', flush=True)
         return result
 
 
@@ -163,13 +164,13 @@ def pose2d_teacher(root: str) -> dict:
 
 def train_vipe(out: str, preset: dict, seed: int) -> dict:
     """VIPE* on the mocap clips that are never an action class of the benchmark (the fillers)."""
-    from vpd_mm.mocap_sports.plan import ACTION_CLASSES, FILLER_CLIPS
-    from vpd_mm.corpus.corpus import atomic_write_bytes
+    from vpd_mm.corpus import atomic_write_bytes
+    from vpd_mm.mocap_sports.plan import vipe_clip_split
     from vpd_mm.teachers.mocap_pose3d import write_mocap_pose3d
     mocap = osp.join(out, 'mocap3d')
-    action_clips = sorted({clip for c in ACTION_CLASSES.values() for clip, _, _ in c.clips})
-    write_mocap_pose3d(mocap, clips=list(FILLER_CLIPS) + action_clips)
-    splits = json.dumps(dict(train=list(FILLER_CLIPS), heldout=action_clips), indent=1).encode()
+    split = vipe_clip_split()
+    write_mocap_pose3d(mocap, clips=split['train'] + split['heldout'])
+    splits = json.dumps(split, indent=1).encode()
     atomic_write_bytes(osp.join(mocap, 'splits.json'), lambda f: f.write(splits))
     work_dir = osp.join(out, 'work_dirs', 'vipe_mocap')
     epochs = preset['vipe_epochs']
@@ -182,7 +183,7 @@ def train_vipe(out: str, preset: dict, seed: int) -> dict:
                    '--cfg-options', *data_root_options(mocap, 'test_dataloader')])
     hit = [line.split('Epoch(test)')[-1].strip() for line in output.splitlines() if 'view_retrieval/hit1' in line]
     print('   VIPE* view invariance on held-out (action) clips:', hit[-1] if hit else '?')
-    return dict(checkpoint=checkpoint, train_clips=list(FILLER_CLIPS), heldout_clips=action_clips,
+    return dict(checkpoint=checkpoint, train_clips=split['train'], heldout_clips=split['heldout'],
                 view_retrieval=hit[-1] if hit else None)
 
 
@@ -232,55 +233,12 @@ def fewshot(root: str, out: str, preset: dict, seed: int) -> list[dict]:
     return docs
 
 
-def decoder_error(root: str, out: str, checkpoint: str, config: str) -> dict:
-    """2D-VPD's decoder D(F(x)) against the ground truth's normalised joints, beside the teacher's (MediaPipe's
-    normalised joints), on fast blurred frames of held-out (test) instances."""
-    import numpy as np
-    import torch
+def decoder_error(root: str, checkpoint: str, config: str) -> dict:
     from mmengine.config import Config
 
-    from mmaction.registry import MODELS
-    from vpd_mm.mocap_sports.groundtruth import read_gt_pose
-    from vpd_mm.mocap_sports.pck import BLUR_EXTENT, FAST_SPEED
-    from vpd_mm.compat import load_checkpoint_file
     from vpd_mm.corpus import Corpus
-    from vpd_mm.pose import pose2d_feature
-
-    cfg = Config.fromfile(osp.join(REPO, config))
-    head = MODELS.build(cfg.model.head)
-    state = load_checkpoint_file(checkpoint, map_location='cpu')['state_dict']
-    head.load_state_dict({k[len('head.'):]: v for k, v in state.items() if k.startswith('head.')})
-    head.eval()
-    corpus = Corpus(root)
-    test_videos = sorted({a.video_id for a in corpus.read_actions(split='test')})
-    student_err, teacher_err = [], []
-    for video_id in test_videos:
-        gt = read_gt_pose(corpus, video_id)
-        feats = corpus.read_features('features', '2d_vpd', video_id)
-        pose = corpus.read_pose(video_id)
-        speed = gt.speed[:, 5:17].mean(axis=1)
-        hard = (speed >= FAST_SPEED) & (gt.blur >= BLUR_EXTENT)
-        gt_norm = pose2d_feature(gt.keypoints).reshape(-1, 13, 2)
-        with torch.no_grad():
-            decoded = head(torch.from_numpy(feats.feats[:, 0])).numpy()[:, :26].reshape(-1, 13, 2)
-        teacher_by_frame = dict(zip(pose.frames.tolist(), pose2d_feature(pose.keypoints).reshape(-1, 13, 2)))
-        for row, frame in enumerate(feats.frames.tolist()):
-            if frame >= len(hard) or not hard[frame] or not np.isfinite(gt_norm[frame]).all():
-                continue
-            student_err.append(np.linalg.norm(decoded[row] - gt_norm[frame], axis=-1).mean())
-            mine = teacher_by_frame.get(frame)
-            ok = mine is not None and np.isfinite(mine).all()
-            teacher_err.append(np.linalg.norm(mine - gt_norm[frame], axis=-1).mean() if ok else np.nan)
-    student, teacher = np.asarray(student_err), np.asarray(teacher_err)
-    found = np.isfinite(teacher)
-    result = dict(frames=int(len(student)), teacher_missed=int((~found).sum()),
-                  student_mean=float(student.mean()) if len(student) else None,
-                  student_mean_where_teacher_found=float(student[found].mean()) if found.any() else None,
-                  teacher_mean_where_found=float(teacher[found].mean()) if found.any() else None,
-                  student_median=float(np.median(student)) if len(student) else None,
-                  teacher_median_where_found=float(np.median(teacher[found])) if found.any() else None,
-                  units='mean joint distance in normalised-pose units (largest torso distance = 0.5), 13 joints')
-    return result
+    from vpd_mm.mocap_sports.analysis import decoder_error as measure
+    return measure(Corpus(root), Config.fromfile(osp.join(REPO, config)), checkpoint)
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -307,18 +265,21 @@ def main(argv: list[str] | None = None) -> None:
     stages = Stages(out, args.fresh)
     total = time.time()
 
-    stages.run('1 render the mocap_sports corpus', lambda: make_corpus(root, preset, args.seed, args.workers))
-    stages.run('2 teacher pose (MediaPipe)', lambda: run_teacher_pose(root, args.workers))
-    pck = stages.run('3 teacher PCK vs ground truth', lambda: teacher_pck(root, out))
-    stages.run('4 crops and optical flow', lambda: crops_and_flow(root))
-    stages.run('5 teacher: normalized 2D joints', lambda: pose2d_teacher(root))
-    vipe = stages.run('6 teacher: train VIPE* (held-in clips)', lambda: train_vipe(out, preset, args.seed))
-    stages.run('7 teacher: VIPE* features', lambda: vipe_teacher(root, vipe['checkpoint']))
-    vpd2d = stages.run('8 distill 2D-VPD and extract', lambda: distill(root, out, '2d_vpd', preset, args.seed))
-    stages.run('9 distill VI-VPD and extract', lambda: distill(root, out, 'vi_vpd', preset, args.seed))
-    docs = stages.run('10 few-shot protocol (BiGRU, DTW-NN)', lambda: fewshot(root, out, preset, args.seed))
-    decoder = stages.run('11 decoder vs teacher on fast blurred frames',
-                         lambda: decoder_error(root, out, vpd2d['checkpoint'], vpd2d['config']))
+    stages.run('corpus', 'render the mocap_sports corpus',
+               lambda: make_corpus(root, preset, args.seed, args.workers))
+    stages.run('teacher_pose', 'teacher pose (MediaPipe)', lambda: run_teacher_pose(root, args.workers))
+    pck = stages.run('teacher_pck', 'teacher PCK vs ground truth', lambda: teacher_pck(root, out))
+    stages.run('crops_flow', 'crops and optical flow', lambda: crops_and_flow(root))
+    stages.run('teacher_pose2d', 'teacher: normalized 2D joints', lambda: pose2d_teacher(root))
+    vipe = stages.run('vipe_train', 'teacher: train VIPE* (held-in clips)',
+                      lambda: train_vipe(out, preset, args.seed))
+    stages.run('teacher_vipe', 'teacher: VIPE* features', lambda: vipe_teacher(root, vipe['checkpoint']))
+    vpd2d = stages.run('distill_2d_vpd', 'distill 2D-VPD and extract',
+                       lambda: distill(root, out, '2d_vpd', preset, args.seed))
+    stages.run('distill_vi_vpd', 'distill VI-VPD and extract', lambda: distill(root, out, 'vi_vpd', preset, args.seed))
+    docs = stages.run('fewshot', 'few-shot protocol (BiGRU, DTW-NN)', lambda: fewshot(root, out, preset, args.seed))
+    decoder = stages.run('decoder_error', 'decoder vs teacher on fast blurred frames',
+                         lambda: decoder_error(root, vpd2d['checkpoint'], vpd2d['config']))
 
     table = fewshot_markdown(docs, tuple(preset['ks']))
     from vpd_mm.protocols.report import plot_fewshot

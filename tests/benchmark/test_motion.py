@@ -1,74 +1,92 @@
-"""DeepMimic clips as humanoid poses: interpolation, FK consistency with the teachers' mocap module, mirroring,
-routines."""
+"""DeepMimic clips as the benchmark plays them: slerp, interpolation, FK consistency with VIPE*'s training data,
+mirroring, routines."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
-from vpd_mm.mocap_sports.motion import (HumanoidPose, Routine, Segment, heading, load_clip, quat_mul, quat_rotate,
-                                     quat_slerp, yaw_quat)
+from vpd_mm.mocap import blend_poses, read_deepmimic_motion, slerp
+from vpd_mm.mocap_sports.motion import Routine, Segment, clip_pose, heading, mirror_pose
 from vpd_mm.pose import COCO17_FLIP_INDEX
 
 
-def test_quaternion_helpers_hand_cases():
+def test_slerp_and_heading_hand_cases():
     qz90 = np.array([0, 0, np.sin(np.pi / 4), np.cos(np.pi / 4)])  # 90 degrees about z
-    np.testing.assert_allclose(quat_rotate(qz90, [1.0, 0, 0]), [0, 1, 0], atol=1e-12)
-    # yaw by a about +y maps +x to (cos a, 0, -sin a) and adds a to the heading
-    np.testing.assert_allclose(quat_rotate(yaw_quat(0.3), [1.0, 0, 0]), [np.cos(0.3), 0, -np.sin(0.3)], atol=1e-12)
-    assert heading(quat_mul(yaw_quat(0.3), yaw_quat(0.5))) == pytest.approx(0.8)
     identity = np.array([0, 0, 0, 1.0])
-    half = quat_slerp(identity, qz90, 0.5)
-    np.testing.assert_allclose(quat_rotate(half, [1.0, 0, 0]), [np.cos(np.pi / 4), np.sin(np.pi / 4), 0],
+    half = slerp(identity, qz90, 0.5)
+    np.testing.assert_allclose(Rotation.from_quat(half).apply([1.0, 0, 0]), [np.cos(np.pi / 4), np.sin(np.pi / 4), 0],
                                atol=1e-12)
-    np.testing.assert_allclose(quat_slerp(identity, -qz90, 1.0), qz90, atol=1e-12)  # shortest arc, same rotation
+    # -q is the same rotation: the shortest arc goes there directly (45 degrees halfway, not 135)
+    np.testing.assert_allclose(Rotation.from_quat(slerp(identity, -qz90, 1.0)).as_matrix(),
+                               Rotation.from_quat(qz90).as_matrix(), atol=1e-12)
+    assert Rotation.from_quat(slerp(identity, -qz90, 0.5)).magnitude() == pytest.approx(np.pi / 4)
+    # broadcasting: (2, 3, 4) quaternions with one weight per row
+    batch = slerp(np.tile(identity, (2, 3, 1)), np.tile(qz90, (2, 3, 1)), np.array([[0.0], [1.0]]))
+    np.testing.assert_allclose(np.abs(batch[0] @ identity), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.abs(batch[1] @ qz90), 1.0, atol=1e-12)
+    # a yaw by a about +y maps +x to (cos a, 0, -sin a) and adds a to the heading
+    yaw = lambda a: Rotation.from_rotvec([0.0, a, 0.0])  # noqa: E731
+    np.testing.assert_allclose(yaw(0.3).apply([1.0, 0, 0]), [np.cos(0.3), 0, -np.sin(0.3)], atol=1e-12)
+    assert heading((yaw(0.3) * yaw(0.5)).as_quat()) == pytest.approx(0.8)
 
 
 def test_clip_keyframes_and_interpolation():
-    clip = load_clip('walk')
-    assert clip.loop and clip.duration == pytest.approx(1.2666, abs=1e-3)
+    clip = read_deepmimic_motion('walk')
+    keys = clip.keyframes
+    assert clip.loop == 'wrap' and clip.duration == pytest.approx(1.2666, abs=1e-3)
     k = 5
-    pose = clip.pose_at(clip.times[k])
-    np.testing.assert_allclose(pose.root_pos, clip.root_pos[k], atol=1e-12)
-    np.testing.assert_allclose(pose.angles, clip.angles[k], atol=1e-12)
-    mid = clip.pose_at((clip.times[k] + clip.times[k + 1]) / 2)
-    np.testing.assert_allclose(mid.root_pos, (clip.root_pos[k] + clip.root_pos[k + 1]) / 2, atol=1e-12)
-    # one cycle later: same joints, root moved by the horizontal cycle offset
-    later = clip.pose_at(clip.times[k] + clip.duration)
-    np.testing.assert_allclose(later.root_pos - pose.root_pos, clip.cycle_offset, atol=1e-9)
-    assert clip.cycle_offset[1] == 0 and np.linalg.norm(clip.cycle_offset) > 1.0
-    kick = load_clip('kick')  # not looping: holds its ends
-    np.testing.assert_allclose(kick.pose_at(-1.0).root_pos, kick.root_pos[0])
-    np.testing.assert_allclose(kick.pose_at(99.0).root_pos, kick.root_pos[-1])
+    pose = clip_pose(clip, clip.times[k])
+    np.testing.assert_allclose(pose.root_pos, keys.root_pos[k], atol=1e-12)
+    np.testing.assert_allclose(pose.angles, keys.angles[k], atol=1e-12)
+    np.testing.assert_allclose(np.abs(np.sum(pose.quats * keys.quats[k], axis=-1)), 1.0, atol=1e-12)
+    mid = clip_pose(clip, (clip.times[k] + clip.times[k + 1]) / 2)
+    np.testing.assert_allclose(mid.root_pos, (keys.root_pos[k] + keys.root_pos[k + 1]) / 2, atol=1e-12)
+    # one cycle later: same joints, root moved by the horizontal part of the cycle offset (the height is kept)
+    later = clip_pose(clip, clip.times[k] + clip.duration)
+    horizontal = clip.cycle_offset * [1, 0, 1]
+    np.testing.assert_allclose(later.root_pos - pose.root_pos, horizontal, atol=1e-9)
+    assert np.linalg.norm(horizontal) > 1.0
+    earlier = clip_pose(clip, clip.times[k] - clip.duration)  # negative times loop too
+    np.testing.assert_allclose(pose.root_pos - earlier.root_pos, horizontal, atol=1e-9)
+    kick = read_deepmimic_motion('kick')  # not looping: holds its ends
+    np.testing.assert_allclose(clip_pose(kick, -1.0).root_pos, kick.keyframes.root_pos[0])
+    np.testing.assert_allclose(clip_pose(kick, 99.0).root_pos, kick.keyframes.root_pos[-1])
 
 
-def test_load_clip_errors(tmp_path):
+def test_read_clip_errors(tmp_path):
     with pytest.raises(ValueError, match='neither a file nor one of the clips'):
-        load_clip('moonwalk')
+        read_deepmimic_motion('moonwalk')
     bad = tmp_path / 'humanoid3d_bad.txt'
     bad.write_text('{"Loop": "wrap", "Frames": [[0.1, 1, 2]]}')
     with pytest.raises(ValueError, match='humanoid3d_bad.txt'):
-        load_clip(str(bad))
+        read_deepmimic_motion(str(bad))
+    row = [0.1, 0, 0.9, 0] + [1.0, 0, 0, 0] * 8 + [0.0] * 4 + [1.0, 0, 0, 0]
+    row[8:12] = [0.0] * 4  # the chest's quaternion
+    bad.write_text(f'{{"Loop": "none", "Frames": [{row}, {row}]}}')
+    with pytest.raises(ValueError, match='humanoid3d_bad.txt: Frames: zero-length quaternion'):
+        read_deepmimic_motion(str(bad))
 
 
 @pytest.mark.parametrize('name', ['backflip', 'roll', 'getup_faceup'])
 def test_joints_match_teachers_forward_kinematics(name, renderer):
-    """Posing our interpolated clip on the (thick) renderer humanoid gives exactly the COCO-17 joints of
-    vpd_mm.mocap.deepmimic.load_deepmimic_clip (stock humanoid, scipy slerp): one skeleton for VIPE* and the corpus."""
-    from vpd_mm.mocap.deepmimic import deepmimic_clip_paths, load_deepmimic_clip
+    """Posing the benchmark's clip on the (thick) renderer humanoid gives exactly the COCO-17 joints of
+    vpd_mm.mocap.load_deepmimic_clip (stock humanoid): one skeleton for VIPE* and the corpus."""
+    from vpd_mm.mocap import deepmimic_clip_paths, load_deepmimic_clip
     theirs, fps = load_deepmimic_clip(deepmimic_clip_paths()[name], fps=30)
-    clip = load_clip(name)
+    clip = read_deepmimic_motion(name)
     ours = []
     for k in range(len(theirs)):
-        renderer.set_pose(clip.pose_at(min(k / fps, clip.duration)))
+        renderer.set_pose(clip_pose(clip, min(k / fps, clip.duration)))
         ours.append(renderer.keypoints3d())
     np.testing.assert_allclose(np.array(ours), theirs, atol=1e-9)
 
 
 def test_mirrored_pose_is_the_reflection_with_sides_swapped(renderer):
-    pose = load_clip('cartwheel').pose_at(1.1)
+    pose = clip_pose(read_deepmimic_motion('cartwheel'), 1.1)
     renderer.set_pose(pose)
     joints = renderer.keypoints3d()
-    renderer.set_pose(pose.mirrored())
+    renderer.set_pose(mirror_pose(pose))
     mirrored = renderer.keypoints3d()
     expected = joints[COCO17_FLIP_INDEX] * np.array([1.0, 1.0, -1.0])
     np.testing.assert_allclose(mirrored, expected, atol=1e-9)
@@ -76,7 +94,7 @@ def test_mirrored_pose_is_the_reflection_with_sides_swapped(renderer):
 
 
 def test_routine_is_continuous_and_aligned():
-    clips = {n: load_clip(n) for n in ('walk', 'backflip', 'run')}
+    clips = {n: read_deepmimic_motion(n) for n in ('walk', 'backflip', 'run')}
     segments = [Segment('walk', 0.3, 0.8), Segment('backflip', 0.0, 1.75, speed=1.3, label='backflip'),
                 Segment('run', 0.2, 0.6, speed=0.9)]
     routine = Routine(segments, clips, blend=0.24)
@@ -97,9 +115,9 @@ def test_routine_is_continuous_and_aligned():
 
 
 def test_pose_blend_endpoints():
-    clip = load_clip('dance_a')
-    a, b = clip.pose_at(0.2), clip.pose_at(1.0)
+    clip = read_deepmimic_motion('dance_a')
+    a, b = clip_pose(clip, 0.2), clip_pose(clip, 1.0)
     for w, ref in ((0.0, a), (1.0, b)):
-        blended = HumanoidPose.blend(a, b, w)
+        blended = blend_poses(a, b, w)
         np.testing.assert_allclose(blended.root_pos, ref.root_pos, atol=1e-12)
         assert np.allclose(np.abs(np.sum(blended.quats * ref.quats, axis=1)), 1.0)

@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from vpd_mm.mocap_sports.motion import load_clip
+from vpd_mm.mocap import read_deepmimic_motion
+from vpd_mm.mocap_sports.motion import clip_pose
 from vpd_mm.mocap_sports.render import Appearance, Background, Camera, project, thick_humanoid_urdf
 
 
@@ -38,7 +39,7 @@ def test_joints_project_onto_the_rendered_body(renderer, yaw):
     """In a sharp frame every projected body joint lies on a figure pixel; a point beside the figure does not."""
     rng = np.random.default_rng(0)
     renderer.set_appearance(Appearance.sample(rng))
-    pose = load_clip('spinkick').pose_at(0.6)
+    pose = clip_pose(read_deepmimic_motion('spinkick'), 0.6)
     cam = Camera(yaw=yaw, elevation=np.radians(10), distance=3.0, width=160, height=160)
     target = pose.root_pos * np.array([1, 0, 1]) + np.array([0, 0.8, 0])
     renderer.set_pose(pose)

@@ -34,10 +34,13 @@ def corpus(tiny_corpus, tmp_path):
 
 @pytest.fixture(scope='module')
 def vipe_checkpoint(tmp_path_factory):
-    """A small random VIPE* saved like tools/train.py does (weights + the config text in meta)."""
+    """A small random VIPE* saved like tools/train.py does with configs/vipe (weights, the config text in meta and
+    the data-only model description of ModelSpecHook)."""
     from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.runner import save_checkpoint
+
+    from vpd_mm.engine.checkpoint import model_spec_json
     cfg = Config.fromfile(VIPE_CONFIG)
     cfg.model.hidden = 64
     cfg.model.decoder_hidden = 32
@@ -46,7 +49,8 @@ def vipe_checkpoint(tmp_path_factory):
     with DefaultScope.overwrite_default_scope('mmaction'):
         model = MODELS.build(cfg.model)
     path = str(tmp_path_factory.mktemp('vipe') / 'vipe.pth')
-    save_checkpoint(dict(state_dict=model.state_dict(), meta=dict(cfg=cfg.pretty_text, epoch=np.int64(1))), path)
+    save_checkpoint(dict(state_dict=model.state_dict(), meta=dict(cfg=cfg.pretty_text, epoch=np.int64(1),
+                                                                  model_spec=model_spec_json(cfg.model))), path)
     return path, model.eval()
 
 
@@ -167,7 +171,7 @@ def test_embedded_vipe_train_test_extract(tmp_path, corpus, capsys):
     metrics = tool_main('tools/test.py')([VIPE_CONFIG, checkpoint, '--work-dir', work, '--cfg-options', *roots])
     assert metrics['view_retrieval/num_samples'] == 53  # the held-out clip (jump: 53 frames at 30 fps)
     assert 0.0 <= metrics['view_retrieval/hit1'] <= 1.0 and 0.0 <= metrics['view_retrieval/hit1_pose2d'] <= 1.0
-    # the trained checkpoint (config read from its meta) as the teacher of a corpus
+    # the trained checkpoint (model rebuilt from its data-only meta['model_spec']) as the teacher of a corpus
     capsys.readouterr()
     assert call_tool(TOOL, [corpus.root, '--teacher', 'vipe', '--checkpoint', checkpoint]) is None
     assert 'wrote 9 of 9 videos' in capsys.readouterr().out

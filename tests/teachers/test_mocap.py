@@ -1,4 +1,5 @@
-"""DeepMimic clips -> COCO-17 3D joints by forward kinematics of pybullet's humanoid; tools/data/prepare_mocap.py."""
+"""DeepMimic clips -> COCO-17 3D joints by forward kinematics of pybullet's humanoid (vpd_mm.mocap);
+tools/data/prepare_mocap.py."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from vpd_mm.mocap.deepmimic import (VIPE_HELDOUT_CLIPS, VIPE_TRAIN_CLIPS, deepmimic_clip_paths, interpolate_motion,
-                                   load_deepmimic_clip, read_deepmimic_motion)
+from vpd_mm.mocap import (HUMANOID_SCALE, VIPE_HELDOUT_CLIPS, VIPE_TRAIN_CLIPS, DeepMimicHumanoid, HumanoidPose,
+                          deepmimic_clip_paths, interpolate_motion, load_deepmimic_clip, read_deepmimic_motion)
 
 from .helpers import call_tool
 
@@ -70,13 +71,69 @@ def test_resampling_and_cycles():
     first = interpolate_motion(motion, times)
     second = interpolate_motion(motion, times + motion.duration)
     offset = motion.frames[-1, 1:4] - motion.frames[0, 1:4]
-    np.testing.assert_allclose(second[:, :3], first[:, :3] + offset, atol=1e-9)
-    np.testing.assert_allclose(np.abs((second[:, 3:7] * first[:, 3:7]).sum(-1)), 1.0, atol=1e-9)
-    np.testing.assert_allclose(second[:, 7:], first[:, 7:], atol=1e-9)
+    np.testing.assert_allclose(motion.cycle_offset, offset)
+    np.testing.assert_allclose(second.root_pos, first.root_pos + offset, atol=1e-9)
+    np.testing.assert_allclose(np.abs((second.root_quat * first.root_quat).sum(-1)), 1.0, atol=1e-9)
+    np.testing.assert_allclose(second.quats, first.quats, atol=1e-9)
+    np.testing.assert_allclose(second.angles, first.angles, atol=1e-9)
+    # vertical_cycles=False: only the horizontal travel accumulates (the benchmark's looping clips)
+    level = interpolate_motion(motion, times + motion.duration, vertical_cycles=False)
+    np.testing.assert_allclose(level.root_pos, first.root_pos + offset * [1, 0, 1], atol=1e-9)
     # halfway between two keyframes: the root position is the linear interpolation
     mid = interpolate_motion(motion, np.array([0.5 * motion.times[1]]))[0]
-    np.testing.assert_allclose(mid[:3], 0.5 * (motion.frames[0, 1:4] + motion.frames[1, 1:4]), atol=1e-12)
-    assert np.linalg.norm(mid[3:7]) == pytest.approx(1.0)
+    np.testing.assert_allclose(mid.root_pos, 0.5 * (motion.frames[0, 1:4] + motion.frames[1, 1:4]), atol=1e-12)
+    assert np.linalg.norm(mid.root_quat) == pytest.approx(1.0)
+    assert mid.quats.shape == (8, 4) and mid.angles.shape == (4,)
+
+
+def _rest_pose(root_pos: np.ndarray, root_quat: np.ndarray) -> HumanoidPose:
+    """Every joint at identity (quaternions x, y, z, w), knees and elbows straight."""
+    return HumanoidPose(np.asarray(root_pos, float), np.asarray(root_quat, float), np.tile([0.0, 0, 0, 1], (8, 1)),
+                        np.zeros(4))
+
+
+def _rest_joints_by_hand() -> np.ndarray:
+    """(17, 3) COCO-17 joints of the rest pose with the root at the origin, from the URDF's joint origins."""
+    s = HUMANOID_SCALE
+    chest = np.array([0.0, 0.944604, 0.0])                # root -> chest (pybullet_data/humanoid/humanoid.urdf)
+    neck = chest + [0.0, 0.895576, 0.0]
+    side = {}
+    for name, z in (('right', 1.0), ('left', -1.0)):
+        hip = np.array([0.0, 0.0, 0.339548 * z])
+        knee = hip + [0.0, -1.686184, 0.0]
+        ankle = knee + [0.0, -1.639480, 0.0]
+        shoulder = chest + [-0.0962, 0.974, 0.73244 * z]
+        elbow = shoulder + [0.0, -1.099152, 0.0]
+        wrist = elbow + [0.0, -1.035788, 0.0]
+        side[name] = dict(hip=hip, knee=knee, ankle=ankle, shoulder=shoulder, elbow=elbow, wrist=wrist)
+    head = neck * s + [0.0, 0.7 * s, 0.0]                # head-sphere centre, radius 0.41 units
+    r = 0.41 * s
+    c30, s30, c25, s25 = np.cos(np.pi / 6), np.sin(np.pi / 6), np.cos(np.radians(25)), np.sin(np.radians(25))
+    joints = [head + [r, 0, 0], head + r * np.array([c30 * c25, s25, -s30 * c25]),
+              head + r * np.array([c30 * c25, s25, s30 * c25]), head + [0, 0, -r], head + [0, 0, r]]
+    for part in ('shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle'):
+        joints += [side['left'][part] * s, side['right'][part] * s]
+    return np.array(joints)
+
+
+def test_forward_kinematics_by_hand():
+    rest = _rest_joints_by_hand()
+    with DeepMimicHumanoid() as humanoid:
+        # identity rotations: the joints are the URDF's rest-pose offsets (x 0.25), shifted by the root position
+        root = np.array([1.0, 0.9, -2.0])
+        humanoid.set_pose(_rest_pose(root, [0, 0, 0, 1.0]))
+        np.testing.assert_allclose(humanoid.coco17(), rest + root, atol=1e-9)
+        # a 90-degree root turn about +y turns every joint about the root: (x, y, z) -> (z, y, -x)
+        humanoid.set_pose(_rest_pose(root, [0, np.sin(np.pi / 4), 0, np.cos(np.pi / 4)]))
+        turned = rest[:, [2, 1, 0]] * [1, 1, -1]
+        np.testing.assert_allclose(humanoid.coco17(), turned + root, atol=1e-9)
+        # a 90-degree right elbow (about z) points the right forearm forward (+x); the rest does not move
+        pose = _rest_pose(np.zeros(3), [0, 0, 0, 1.0])
+        pose.angles[1] = np.pi / 2  # REVOLUTE_JOINTS: right_knee, right_elbow, left_knee, left_elbow
+        humanoid.set_pose(pose)
+        bent = rest.copy()
+        bent[10] = rest[8] + [1.035788 * HUMANOID_SCALE, 0, 0]
+        np.testing.assert_allclose(humanoid.coco17(), bent, atol=1e-9)
 
 
 def test_bad_motion_file(tmp_path):

@@ -1,6 +1,6 @@
 """The embedded benchmark: rendered athletes performing real motion capture, and a real off-the-shelf teacher.
 
-- :mod:`.motion`: DeepMimic clips as humanoid poses, mirroring, routines of cross-faded clips (numpy only).
+- :mod:`.motion`: routines of cross-faded DeepMimic clips (read and posed by :mod:`vpd_mm.mocap`), mirroring.
 - :mod:`.render`: the thick humanoid in pybullet's CPU renderer, composited on a moving background; camera and
   projection.
 - :mod:`.scene`: one routine video: scene, ground-truth pass, motion-blurred exposures.

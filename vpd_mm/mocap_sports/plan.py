@@ -42,7 +42,7 @@ from .motion import Segment
 
 __all__ = [
     'ActionClass', 'ACTION_CLASSES', 'FILLER_CLIPS', 'MocapSportsSpec', 'PRESETS', 'Instance', 'plan_instances',
-    'read_instances', 'SPORT', 'GENERATOR_VERSION'
+    'read_instances', 'vipe_clip_split', 'SPORT', 'GENERATOR_VERSION'
 ]
 
 SPORT = 'mocap_sports'
@@ -282,6 +282,17 @@ def plan_instances(spec: MocapSportsSpec, seed: int = 0) -> list[Instance]:
                 shutter=float(spec.shutters[int(rng.integers(len(spec.shutters)))]), num_frames=num_frames,
                 action=(a_start, a_end)))
     return sorted(instances, key=lambda inst: inst.video_id)
+
+
+def vipe_clip_split() -> dict[str, list[str]]:
+    """VIPE*'s clips on this benchmark: it trains on the filler clips only; every clip an action class uses is
+    held out, so the teacher never sees an action's motion.
+
+    Returns:
+        dict: ``train`` (the filler clips) and ``heldout`` (the action classes' clips), sorted within each.
+    """
+    action_clips = sorted({clip for c in ACTION_CLASSES.values() for clip, _, _ in c.clips})
+    return dict(train=list(FILLER_CLIPS), heldout=action_clips)
 
 
 def read_instances(corpus: Corpus) -> list[Instance]:
