@@ -83,7 +83,8 @@ class StrictCheckpointHook(Hook):
     Runner does.
 
     Args:
-        filename (str, optional): the file named in the error (default: ``load_from`` of the config).
+        filename (str, optional): the file named in the error (default: ``load_from`` of the config, else the
+            work dir: the Runner does not tell hooks which file it resumes from).
         hint (str): appended to the error, e.g. how to allow partial loading. Defaults to ``''``.
     """
 
@@ -99,7 +100,7 @@ class StrictCheckpointHook(Hook):
         weights = {re.sub(r'^module\.', '', k): v for k, v in weights.items()}
         problem = checkpoint_mismatch(model, weights)
         if problem:
-            name = self.filename or runner.cfg.get('load_from') or f'the latest checkpoint in {runner.work_dir}'
+            name = self.filename or runner.cfg.get('load_from') or f'a checkpoint in {runner.work_dir}'
             raise CheckpointMismatchError(f'{name}: the weights do not fit {type(model).__name__}: {problem}'
                                           + (f'; {self.hint}' if self.hint else ''))
 

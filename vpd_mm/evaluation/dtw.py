@@ -293,7 +293,7 @@ def _finish_row(row: np.ndarray, lo: int, hi: int, x_sq_i: float, y_sq: np.ndarr
         row[j] = math.sqrt(max(row[j], 0.0))
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST, inline='always')
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)  # not inline: inlined code would lose the fast-math flags
 def _sq32_rows(x32: np.ndarray, x_sq: np.ndarray, xo: int, y32: np.ndarray, y_sq: np.ndarray, yo: int, r0: int,
                r1: int, j_lo: int, j_hi: int, sq: np.ndarray) -> None:
     """``sq[r, j] = |x|^2 + |y|^2 - 2 x.y`` of frames ``x32[xo + r]``, ``y32[yo + j]`` for r in [r0, r1), j in

@@ -19,9 +19,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..mocap import (REVOLUTE_JOINTS, SPHERICAL_JOINTS, DeepMimicMotion, HumanoidPose, blend_poses,
-                     interpolate_motion)
+                     interpolate_motion, slerp)
 
-__all__ = ['Segment', 'Routine', 'clip_pose', 'mirror_pose', 'heading']
+__all__ = ['Segment', 'Routine', 'FlightEdit', 'apply_flight_edit', 'clip_pose', 'mirror_pose', 'heading']
 
 
 def _twin(name: str) -> str:
@@ -78,6 +78,79 @@ def _turned(pose: HumanoidPose, yaw: float, pivot: np.ndarray, offset: np.ndarra
                         (turn * Rotation.from_quat(pose.root_quat)).as_quat(), pose.quats, pose.angles)
 
 
+@dataclass(frozen=True)
+class FlightEdit:
+    """An edit of what a clip does while airborne: the fine-grained classes differ only here.
+
+    Over the airborne interval ``[start, end]`` (clip seconds) the root gains ``turn`` degrees about the vertical
+    axis and ``twist`` degrees about the body's long axis (its local +y), both eased in with a smoothstep so
+    take-off and landing stay as captured (a whole number of turns lands exactly as the clip does). ``hip`` and
+    ``knee`` (degrees; hip flexion brings the thigh forward, a knee angle is <= 0 when flexed, as in the clips)
+    replace both legs' hip rotation and knee angle in mid-flight: the replacement is blended in over the first
+    30% of the flight and out over the last 30%. None keeps the clip's own.
+
+    Args:
+        start (float): take-off, clip seconds.
+        end (float): landing, clip seconds.
+        turn (float): extra rotation about the vertical axis, degrees.
+        twist (float): extra rotation about the body's long axis, degrees.
+        hip (float | None): hip flexion in mid-flight, degrees.
+        knee (float | None): knee angle in mid-flight, degrees.
+    """
+
+    start: float
+    end: float
+    turn: float = 0.0
+    twist: float = 0.0
+    hip: float | None = None
+    knee: float | None = None
+
+    def progress(self, t: float) -> float:
+        """0 before take-off, 1 after landing, smoothstep between."""
+        u = min(max((t - self.start) / (self.end - self.start), 0.0), 1.0)
+        return u * u * (3 - 2 * u)
+
+    def shape_weight(self, t: float) -> float:
+        """Weight of the mid-flight body shape: 0 at take-off and landing, 1 from 30% to 70% of the flight."""
+        u = (t - self.start) / (self.end - self.start)
+        if u <= 0.0 or u >= 1.0:
+            return 0.0
+        s = min(1.0, min(u, 1.0 - u) / 0.3)
+        return s * s * (3 - 2 * s)
+
+
+_LEGS_Q = [SPHERICAL_JOINTS.index(n) for n in ('right_hip', 'left_hip')]
+_LEGS_A = [REVOLUTE_JOINTS.index(n) for n in ('right_knee', 'left_knee')]
+
+
+def apply_flight_edit(pose: HumanoidPose, t: float, edit: FlightEdit) -> HumanoidPose:
+    """The pose at clip time ``t`` with ``edit`` applied (unchanged outside the edit's flight where the
+    progress is 0; after landing the extra turn and twist stay).
+
+    Args:
+        pose (HumanoidPose): one pose of the clip at clip time ``t``.
+        t (float): clip seconds.
+        edit (FlightEdit): the edit.
+
+    Returns:
+        HumanoidPose: the edited pose (new arrays).
+    """
+    progress, weight = edit.progress(t), edit.shape_weight(t)
+    root = Rotation.from_quat(pose.root_quat)
+    if edit.turn:
+        root = Rotation.from_rotvec([0.0, np.radians(edit.turn) * progress, 0.0]) * root
+    if edit.twist:
+        root = root * Rotation.from_rotvec([0.0, np.radians(edit.twist) * progress, 0.0])
+    quats, angles = pose.quats.copy(), pose.angles.copy()
+    if weight > 0 and edit.hip is not None:
+        target = Rotation.from_rotvec([0.0, 0.0, np.radians(edit.hip)]).as_quat()
+        for q in _LEGS_Q:
+            quats[q] = slerp(quats[q], target, weight)
+    if weight > 0 and edit.knee is not None:
+        angles[_LEGS_A] = (1 - weight) * angles[_LEGS_A] + weight * np.radians(edit.knee)
+    return HumanoidPose(pose.root_pos.copy(), root.as_quat(), quats, angles)
+
+
 def clip_pose(clip: DeepMimicMotion, t: float) -> HumanoidPose:
     """The pose of a clip at clip time ``t`` seconds, as the benchmark plays it.
 
@@ -98,6 +171,7 @@ class Segment:
         length (float): clip seconds played.
         speed (float): playback speed factor (2 = twice as fast); the segment lasts ``length / speed`` seconds.
         label (str | None): the action class of this segment, or None for unlabelled movement.
+        edit (dict | None): :class:`FlightEdit` fields (JSON-able) applied to the clip, or None.
     """
 
     clip: str
@@ -105,6 +179,7 @@ class Segment:
     length: float
     speed: float = 1.0
     label: str | None = None
+    edit: dict | None = None
 
 
 class Routine:
@@ -159,7 +234,10 @@ class Routine:
 
     def _segment_pose(self, i: int, tau: float) -> HumanoidPose:
         seg = self.segments[i]
-        pose = clip_pose(self.clips[seg.clip], seg.start + (tau - self.bounds[i]) * seg.speed)
+        clip_time = seg.start + (tau - self.bounds[i]) * seg.speed
+        pose = clip_pose(self.clips[seg.clip], clip_time)
+        if seg.edit:
+            pose = apply_flight_edit(pose, clip_time, FlightEdit(**seg.edit))
         if i < len(self._transforms):
             pose = _turned(pose, *self._transforms[i])
         return pose

@@ -38,10 +38,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..corpus import Corpus, CorpusFormatError
-from .motion import Segment
+from .motion import FlightEdit, Segment
 
 __all__ = [
-    'ActionClass', 'ACTION_CLASSES', 'FILLER_CLIPS', 'MocapSportsSpec', 'PRESETS', 'Instance', 'plan_instances',
+    'ActionClass', 'ACTION_CLASSES', 'CLASS_SETS', 'FILLER_CLIPS', 'MocapSportsSpec', 'PRESETS', 'Instance', 'plan_instances',
     'read_instances', 'vipe_clip_split', 'SPORT', 'GENERATOR_VERSION'
 ]
 
@@ -58,18 +58,35 @@ class ActionClass:
         clips (tuple): ``(clip, start, end)`` windows in clip seconds; an instance uses one of them.
         pre (tuple[str, ...]): clips that may precede the action (unlabelled).
         post (tuple[str, ...]): clips that may follow it (unlabelled).
+        edit (FlightEdit | None): what the class does while airborne (fine-grained classes), or None for the
+            clip as captured.
+        family (str): the classes that share their slow phases (same clip, same take-off and landing).
     """
 
     name: str
     clips: tuple[tuple[str, float, float], ...]
     pre: tuple[str, ...] = ('walk', 'run', 'dance_a', 'dance_b', 'punch')
     post: tuple[str, ...] = ('walk', 'run', 'dance_a', 'dance_b', 'punch')
+    edit: FlightEdit | None = None
+    family: str = ''
 
 
 FILLER_CLIPS: tuple[str, ...] = ('walk', 'run', 'dance_a', 'dance_b', 'punch', 'crawl')
 """Clips used only as unlabelled movement around the actions."""
 
+# Airborne intervals (clip seconds) of the clips the fine-grained classes edit: both ankles more than 5 cm above
+# their 5th-percentile height, measured by forward kinematics at 100 Hz (tests/benchmark/test_classes.py checks
+# them against the clips).
+JUMP_FLIGHT = (0.74, 1.22)
+BACKFLIP_FLIGHT = (0.64, 1.19)
+SPIN_FLIGHT = (1.62, 2.14)
+
+_STRAIGHT = dict(hip=0.0, knee=-5.0)
+_TUCK = dict(hip=110.0, knee=-130.0)
+_PIKE = dict(hip=100.0, knee=0.0)
+
 ACTION_CLASSES: dict[str, ActionClass] = {c.name: c for c in (
+    # the coarse classes: each is a different clip
     ActionClass('backflip', (('backflip', 0.0, 1.75),)),
     ActionClass('cartwheel', (('cartwheel', 0.0, 2.72),)),
     ActionClass('spinkick', (('spinkick', 0.0, 1.28),)),
@@ -79,8 +96,41 @@ ACTION_CLASSES: dict[str, ActionClass] = {c.name: c for c in (
     ActionClass('roll', (('roll', 0.0, 2.02),)),
     # a get-up from lying face up or face down; the athlete crawls before lying down
     ActionClass('getup', (('getup_faceup', 0.5, 3.77), ('getup_facedown', 0.4, 3.03)), pre=('crawl',)),
+    # the fine-grained classes: three families of four; within a family the run-up, take-off and landing are the
+    # same clip and only the airborne part differs: turns about the vertical (jump: 0, 1/2, 1; spin: the clip's
+    # own quarter turn in flight plus 0, 1 or 2), a full twist about the body's axis (backflip), the body's shape
+    # (straight, tuck, pike, layout)
+    ActionClass('jump_straight', (('jump', 0.0, 1.77),), edit=FlightEdit(*JUMP_FLIGHT, **_STRAIGHT), family='jump'),
+    ActionClass('jump_tuck', (('jump', 0.0, 1.77),), edit=FlightEdit(*JUMP_FLIGHT, **_TUCK), family='jump'),
+    ActionClass('jump_half_turn', (('jump', 0.0, 1.77),), edit=FlightEdit(*JUMP_FLIGHT, turn=180.0, **_STRAIGHT),
+                family='jump'),
+    ActionClass('jump_full_turn', (('jump', 0.0, 1.77),), edit=FlightEdit(*JUMP_FLIGHT, turn=360.0, **_STRAIGHT),
+                family='jump'),
+    ActionClass('backflip_tuck', (('backflip', 0.0, 1.75),), edit=FlightEdit(*BACKFLIP_FLIGHT, **_TUCK),
+                family='backflip'),
+    ActionClass('backflip_pike', (('backflip', 0.0, 1.75),), edit=FlightEdit(*BACKFLIP_FLIGHT, **_PIKE),
+                family='backflip'),
+    ActionClass('backflip_layout', (('backflip', 0.0, 1.75),),
+                edit=FlightEdit(*BACKFLIP_FLIGHT, hip=0.0, knee=0.0), family='backflip'),
+    ActionClass('backflip_full_twist', (('backflip', 0.0, 1.75),),
+                edit=FlightEdit(*BACKFLIP_FLIGHT, twist=360.0, hip=0.0, knee=0.0), family='backflip'),
+    ActionClass('spin_plain', (('spin', 0.8, 2.8),), edit=FlightEdit(*SPIN_FLIGHT), family='spin'),
+    ActionClass('spin_extra_turn', (('spin', 0.8, 2.8),), edit=FlightEdit(*SPIN_FLIGHT, turn=360.0),
+                family='spin'),
+    ActionClass('spin_two_extra_turns', (('spin', 0.8, 2.8),), edit=FlightEdit(*SPIN_FLIGHT, turn=720.0),
+                family='spin'),
+    ActionClass('spin_tuck', (('spin', 0.8, 2.8),), edit=FlightEdit(*SPIN_FLIGHT, **_TUCK), family='spin'),
 )}
-"""The eight classes: each is a motion (clip window), never an appearance."""
+"""Every class: each is a motion (a clip window, and for the fine-grained classes an edit of its airborne part),
+never an appearance. New classes are appended: a class's position seeds its instances."""
+
+CLASS_SETS: dict[str, tuple[str, ...]] = {
+    'coarse': ('backflip', 'cartwheel', 'spinkick', 'spin', 'kick', 'jump', 'roll', 'getup'),
+    'fine': ('jump_straight', 'jump_tuck', 'jump_half_turn', 'jump_full_turn', 'backflip_tuck', 'backflip_pike',
+             'backflip_layout', 'backflip_full_twist', 'spin_plain', 'spin_extra_turn', 'spin_two_extra_turns',
+             'spin_tuck'),
+}
+"""The coarse set (eight clips) and the fine-grained set (three families of four that differ only in flight)."""
 
 
 @dataclass
@@ -111,7 +161,7 @@ class MocapSportsSpec:
         blend (float): cross-fade between routine segments, seconds.
     """
 
-    classes: tuple[str, ...] = tuple(ACTION_CLASSES)
+    classes: tuple[str, ...] = CLASS_SETS['coarse']
     instances_per_class: int = 24
     width: int = 160
     height: int = 160
@@ -266,7 +316,8 @@ def plan_instances(spec: MocapSportsSpec, seed: int = 0) -> list[Instance]:
             end = min(lengths[clip], hi + float(rng.uniform(-spec.jitter, spec.jitter)))
             speed = float(np.exp(rng.uniform(np.log(spec.action_speed[0]), np.log(spec.action_speed[1]))))
             pre = _filler(rng, cls.pre, float(rng.uniform(*spec.filler_seconds)), spec, lengths)
-            action = Segment(clip, start, end - start, speed, label=name)
+            action = Segment(clip, start, end - start, speed, label=name,
+                             edit=asdict(cls.edit) if cls.edit is not None else None)
             post = _filler(rng, cls.post, float(rng.uniform(*spec.filler_seconds)), spec, lengths)
             segments = [pre, action, post]
             bounds = np.concatenate([[0.0], np.cumsum([s.length / s.speed for s in segments])])

@@ -122,6 +122,8 @@ def _train_fold(cfg: Any, train_videos: list[str], val_videos: list[str], work_d
     cfg.resume = True
     cfg.load_from = None
     cfg.experiment_name = 'fold'
+    # a checkpoint resumed from the work dir (or its best one) must be of this model: no partly random model
+    cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='mmaction.StrictCheckpointHook')]
     if quiet:
         cfg.log_level = 'WARNING'
     runner = Runner.from_cfg(cfg)

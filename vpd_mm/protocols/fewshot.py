@@ -119,6 +119,8 @@ def train_and_test_bigru(cfg: Any, ids_file: str | None, work_dir: str, seed: in
     cfg.resume = True  # continue an interrupted run from its last checkpoint (fresh start when there is none)
     cfg.load_from = None
     cfg.experiment_name = 'run'
+    # a checkpoint resumed from the work dir (or its best one) must be of this model: no partly random model
+    cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='mmaction.StrictCheckpointHook')]
     if quiet:
         cfg.log_level = 'WARNING'
     runner = Runner.from_cfg(cfg)
