@@ -304,15 +304,15 @@ class Corpus:
         return Track(frames, boxes.astype(np.float32))
 
     # pose --------------------------------------------------------------------------------------------------
-    def write_pose(self, video_id: str, pose: PoseTrack) -> None:
-        """Write ``pose/<video_id>.npz`` after validating shapes."""
-        path = self.path('pose', video_id + '.npz')
+    def write_pose(self, video_id: str, pose: PoseTrack, folder: str = 'pose') -> None:
+        """Write ``<folder>/<video_id>.npz`` (``pose/``, or ``pose_mirror/``) after validating shapes."""
+        path = self.path(folder, video_id + '.npz')
         pose = self.validate_pose(path, pose)
         _write_npz(path, asdict(pose))
 
-    def read_pose(self, video_id: str) -> PoseTrack:
-        """Read and validate ``pose/<video_id>.npz``."""
-        path = self.path('pose', video_id + '.npz')
+    def read_pose(self, video_id: str, folder: str = 'pose') -> PoseTrack:
+        """Read and validate ``<folder>/<video_id>.npz`` (``pose/``, or ``pose_mirror/``)."""
+        path = self.path(folder, video_id + '.npz')
         return self.validate_pose(path, PoseTrack(**_read_npz(path, ('frames', 'keypoints', 'scores', 'boxes'))))
 
     @staticmethod

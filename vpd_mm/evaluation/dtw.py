@@ -67,6 +67,8 @@ _PAIRS_PER_CHUNK = 20000
 _PAIRS_PER_CALL = 20000
 _BUFFER_FLOATS = 1 << 23
 _GALLERY_FRAMES = 1 << 16
+# Columns next to a symmetricP2 band row that later rows may read (the band edges move by at most 2 per row).
+_P2_PAD = 4
 # Pairs a thread takes at a time in pairwise_dtw's kernel.
 _CHUNK_NEW = 16
 
@@ -273,24 +275,26 @@ def _exact_sq(xf: np.ndarray, xi: int, yf: np.ndarray, yj: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _finish_row(row: np.ndarray, lo: int, hi: int, x_sq_i: float, y_sq: np.ndarray, yo: int, xf: np.ndarray,
-                xi: int, yf: np.ndarray) -> None:
-    """``row[lo:hi+1]``: squared distances from the expansion -> Euclidean frame costs.
+def _finish_row(row: np.ndarray, x_sq_i: float, y_sq: np.ndarray, xf: np.ndarray, xi: int, yf: np.ndarray,
+                yj: int) -> None:
+    """``row`` (W,): squared distances from the expansion of frame ``xi`` against frames ``yj .. yj+W-1`` ->
+    Euclidean frame costs, in place.
 
-    A value at or below ``_REL32 (|x|^2 + |y|^2)`` (``x_sq_i``, ``y_sq[yo + j]``: squared norms of the centred
-    frames) is recomputed from the original float64 frames ``xf[xi]`` and ``yf[yo + j]``; negative values of the
-    expansion are among them, and the rest is clamped at 0 before the square root all the same.
+    A value at or below ``_REL32 (|x|^2 + |y|^2)`` (``x_sq_i``, ``y_sq`` (W,): squared norms of the centred
+    frames) is recomputed from the original float64 frames ``xf[xi]`` and ``yf[yj + k]``; negative values of the
+    expansion are among them, and the rest is clamped at 0 before the square root all the same. (Loops over
+    ``range(W)`` on views: indices numba knows to be non-negative, so the loops vectorise.)
     """
     bad = 0
-    for j in range(lo, hi + 1):
-        if row[j] <= _REL32 * (x_sq_i + y_sq[yo + j]):
+    for k in range(row.shape[0]):
+        if row[k] <= _REL32 * (x_sq_i + y_sq[k]):
             bad += 1
     if bad:
-        for j in range(lo, hi + 1):
-            if row[j] <= _REL32 * (x_sq_i + y_sq[yo + j]):
-                row[j] = _exact_sq(xf, xi, yf, yo + j)
-    for j in range(lo, hi + 1):
-        row[j] = math.sqrt(max(row[j], 0.0))
+        for k in range(row.shape[0]):
+            if row[k] <= _REL32 * (x_sq_i + y_sq[k]):
+                row[k] = _exact_sq(xf, xi, yf, yj + k)
+    for k in range(row.shape[0]):
+        row[k] = math.sqrt(max(row[k], 0.0))
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)  # not inline: inlined code would lose the fast-math flags
@@ -370,8 +374,10 @@ def _pair_costs(x64: np.ndarray, x32: np.ndarray, x_sq: np.ndarray, xo: int, n: 
     if base >= 0:
         for r in range(n):
             start = base + r * stride
-            for j in range(lo[r], hi[r] + 1):
-                cost[r, j] = blk[start + j]
+            dst = cost[r, lo[r]:hi[r] + 1]
+            src = blk[start + lo[r]:start + hi[r] + 1]
+            for k in range(dst.shape[0]):
+                dst[k] = src[k]
     else:
         for r0 in range(0, n, 4):
             r1 = min(r0 + 4, n)
@@ -385,7 +391,8 @@ def _pair_costs(x64: np.ndarray, x32: np.ndarray, x_sq: np.ndarray, xo: int, n: 
                 for r in range(r0, r1):
                     _sq32_rows(x32, x_sq, xo, y32, y_sq, yo, r, r + 1, lo[r], hi[r], cost)
     for r in range(n):
-        _finish_row(cost[r], lo[r], hi[r], x_sq[xo + r], y_sq, yo, x64, xo + r, y64)
+        j0, j1 = yo + lo[r], yo + hi[r] + 1
+        _finish_row(cost[r, lo[r]:hi[r] + 1], x_sq[xo + r], y_sq[j0:j1], x64, xo + r, y64, j0)
     return cost
 
 
@@ -407,17 +414,28 @@ def _p2_total(cost: np.ndarray, n: int, m: int) -> float:
         g1 = g[(i - 1) % 4]
         g2 = g[(i - 2) % 4]
         g3 = g[(i - 3) % 4]
-        g0[:] = inf
+        # the row this slot held (i - 4) is not read again; the reads of this row's neighbours fall at most
+        # _P2_PAD columns outside its band: set those to inf
+        for j in range(max(lo - _P2_PAD, 0), lo):
+            g0[j] = inf
+        for j in range(hi + 1, min(hi + 1 + _P2_PAD, m)):
+            g0[j] = inf
         c0 = cost[i]
         c1 = cost[i - 1]
         c2 = cost[max(i - 2, 0)]
         if i >= 4:  # band columns are >= ceil(2i/3) >= 3 here: every pattern's origin is inside the matrix
-            for j in range(lo, hi + 1):
-                c = c0[j]
-                best = g1[j - 1] + 2.0 * c
-                best = min(best, g2[j - 3] + 2.0 * c1[j - 2] + 2.0 * c0[j - 1] + c)
-                best = min(best, g3[j - 2] + 2.0 * c2[j - 1] + 2.0 * c1[j] + c)
-                g0[j] = best
+            # views shifted so that element k stands for column lo + k (non-negative indices: vectorises)
+            out, c, c_left = g0[lo:hi + 1], c0[lo:hi + 1], c0[lo - 1:hi]
+            diag = g1[lo - 1:hi]
+            g23, c12 = g2[lo - 3:hi - 2], c1[lo - 2:hi - 1]
+            g32, c21, c10 = g3[lo - 2:hi - 1], c2[lo - 1:hi], c1[lo:hi + 1]
+            for k in range(out.shape[0]):
+                ck = c[k]
+                best = diag[k] + 2.0 * ck
+                other = g23[k] + 2.0 * c12[k] + 2.0 * c_left[k] + ck
+                best = other if other < best else best  # not min(): numba's min() does not vectorise
+                other = g32[k] + 2.0 * c21[k] + 2.0 * c10[k] + ck
+                out[k] = other if other < best else best
         else:
             for j in range(lo, hi + 1):
                 c = c0[j]

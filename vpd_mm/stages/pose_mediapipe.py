@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ..corpus import Corpus, CorpusFormatError, PoseTrack
+from ..pose import COCO17_FLIP_INDEX, unmirror_keypoints
 from ..utils.native_output import quiet_native_output
 from .runner import for_each_video
 
@@ -172,30 +173,43 @@ def _read_video(path: str) -> Iterable[np.ndarray]:
         yield reader[index].asnumpy()
 
 
-_WORKER: dict[str, Any] = {}  # one MediaPipe graph per process and mode, built on first use
+_WORKER: dict[str, Any] = {}  # one MediaPipe graph per process and stream, built on first use
 
 
-def _video_pose_file(corpus: Corpus, static: bool, video_id: str) -> dict[str, int]:
-    """Estimate and write one video's ``pose/<video_id>.npz``; runs in a worker process or inline."""
-    key = 'static' if static else 'tracking'
+def _estimator(key: str, static: bool) -> MediaPipePose:
     if key not in _WORKER:
         _WORKER[key] = MediaPipePose(static=static)
+    return _WORKER[key]
+
+
+def _video_pose_file(corpus: Corpus, static: bool, mirror: bool, video_id: str) -> dict[str, int]:
+    """Estimate and write one video's ``pose/<video_id>.npz`` (and ``pose_mirror/``); runs in a worker process
+    or inline."""
+    mode = 'static' if static else 'tracking'
     path = corpus.video_path(video_id)
     try:
-        track = estimate_frames(_read_video(path), _WORKER[key])
+        track = estimate_frames(_read_video(path), _estimator(mode, static))
+        if mirror:  # its own graph: a tracking graph carries state from frame to frame
+            flipped = estimate_frames((f[:, ::-1] for f in _read_video(path)), _estimator(mode + '_mirror', static))
     except CorpusFormatError:
         raise
     except Exception as error:
         raise RuntimeError(f'{path}: MediaPipe failed ({error!r})') from error
     if len(track.frames) == 0:
         raise CorpusFormatError(path, 'file', 'the video has no frames')
+    if mirror:  # before pose/: a complete pose/ file then implies a complete pose_mirror/ file
+        width = float(track.boxes[0, 2])
+        corpus.write_pose(video_id, PoseTrack(flipped.frames, unmirror_keypoints(flipped.keypoints, width),
+                                              flipped.scores[:, COCO17_FLIP_INDEX], flipped.boxes),
+                          folder='pose_mirror')
     corpus.write_pose(video_id, track)
     return dict(frames=len(track.frames), detected=int(np.isfinite(track.keypoints).all(axis=(1, 2)).sum()))
 
 
 def run_mediapipe(corpus: Corpus, static: bool = False, workers: int = 1, overwrite: bool = False,
                   progress: bool = True, video_ids: Sequence[str] | None = None,
-                  log: Callable[[str], None] | None = None, on_error: str = 'raise') -> dict[str, Any]:
+                  log: Callable[[str], None] | None = None, on_error: str = 'raise',
+                  mirror: bool = False) -> dict[str, Any]:
     """Write ``pose/<video>.npz`` for every video of the corpus with MediaPipe Pose (on the stage runner).
 
     Videos whose pose file exists are skipped (atomic writes: an existing file is complete) unless
@@ -210,6 +224,8 @@ def run_mediapipe(corpus: Corpus, static: bool = False, workers: int = 1, overwr
         video_ids (Sequence[str], optional): only these videos (default: every video with a track).
         log (callable, optional): receives one summary line.
         on_error (str): ``'raise'`` (default: the benchmark's videos are ours, a failure is a bug) or ``'count'``.
+        mirror (bool): also run on the horizontally mirrored video and write its poses, mapped back to the
+            original image, to ``pose_mirror/`` (for :func:`~vpd_mm.pose.confidence.mirror_agreement` scores).
 
     Returns:
         dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``),
@@ -223,8 +239,10 @@ def run_mediapipe(corpus: Corpus, static: bool = False, workers: int = 1, overwr
         raise CorpusFormatError(corpus.path('tracks'), 'file', 'no videos with a track in this corpus')
     for video_id in ids:
         corpus.video_path(video_id)  # raises naming the missing video
-    result = for_each_video(ids, partial(_video_pose_file, corpus, static),
-                            done=lambda v: osp.exists(corpus.path('pose', v + '.npz')), overwrite=overwrite,
+    folders = ('pose', 'pose_mirror') if mirror else ('pose',)
+    result = for_each_video(ids, partial(_video_pose_file, corpus, static, mirror),
+                            done=lambda v: all(osp.exists(corpus.path(f, v + '.npz')) for f in folders),
+                            overwrite=overwrite,
                             workers=workers, on_error=on_error, progress=progress,
                             desc=f'pose (MediaPipe, {"static" if static else "tracking"})', log=log,
                             counters=('frames', 'detected'))

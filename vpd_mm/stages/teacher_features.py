@@ -9,22 +9,57 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..corpus import Corpus, CorpusFormatError, FeatureTrack, PoseTrack
+from ..pose import mirror_agreement, temporal_agreement
 from ..teachers.features import concat_feature_tracks
 from .runner import for_each_video
 
-__all__ = ['teacher_on_corpus', 'split_source', 'concat_on_corpus']
+__all__ = ['SCORES', 'scored_pose', 'teacher_on_corpus', 'split_source', 'concat_on_corpus']
 
 
-def _teacher_file(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], FeatureTrack],
+SCORES = ('pose', 'mirror', 'temporal', 'mirror_temporal')
+"""Where a teacher's per-frame score comes from: ``pose`` the pose estimator's own joint scores (stored in
+``pose/``), ``mirror`` its agreement with itself on the mirrored video (``pose_mirror/``, see
+:func:`~vpd_mm.pose.confidence.mirror_agreement`), ``temporal`` the agreement of each frame with its neighbours,
+``mirror_temporal`` the smaller of the two."""
+
+
+def scored_pose(corpus: Corpus, video_id: str, score: str = 'pose') -> PoseTrack:
+    """``pose/<video_id>.npz`` with its joint scores replaced as ``score`` says (see :data:`SCORES`).
+
+    Raises:
+        ValueError: an unknown ``score``.
+        CorpusFormatError: ``pose_mirror/`` is missing or does not match ``pose/`` (``mirror`` scores).
+    """
+    if score not in SCORES:
+        raise ValueError(f'unknown score {score!r}; expected one of {SCORES}')
+    pose = corpus.read_pose(video_id)
+    if score == 'pose':
+        return pose
+    parts = []
+    if 'mirror' in score:
+        path = corpus.path('pose_mirror', video_id + '.npz')
+        if not osp.isfile(path):
+            raise CorpusFormatError(path, 'file', 'does not exist (run the pose stage with mirror=True, '
+                                    'tools/data/extract_pose_mediapipe.py --mirror)')
+        mirrored = corpus.read_pose(video_id, folder='pose_mirror')
+        if not np.array_equal(mirrored.frames, pose.frames):
+            raise CorpusFormatError(path, 'frames', 'differ from pose/')
+        parts.append(mirror_agreement(pose.keypoints, mirrored.keypoints))
+    if 'temporal' in score:
+        parts.append(temporal_agreement(pose.keypoints))
+    return PoseTrack(pose.frames, pose.keypoints, np.minimum.reduce(parts), pose.boxes)
+
+
+def _teacher_file(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], FeatureTrack], score: str,
                   video_id: str) -> dict[str, int]:
-    track = teacher(corpus.read_pose(video_id))
+    track = teacher(scored_pose(corpus, video_id, score))
     corpus.write_features('teacher', name, video_id, track)
     return dict(frames=len(track.frames), nan_frames=int(np.isnan(track.scores).sum()))
 
 
 def teacher_on_corpus(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], FeatureTrack],
                       overwrite: bool = False, progress: bool = True, video_ids: Sequence[str] | None = None,
-                      on_error: str = 'count') -> dict[str, Any]:
+                      on_error: str = 'count', score: str = 'pose') -> dict[str, Any]:
     """Run a teacher on every ``pose/<video>.npz`` and write ``teacher/<name>/<video>.npz`` (stage runner).
 
     Videos whose output exists are skipped (writes are atomic, so an existing file is complete): a killed run
@@ -39,6 +74,7 @@ def teacher_on_corpus(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], 
         progress (bool): show a progress bar. Defaults to True.
         video_ids (Sequence[str], optional): only these videos (default: every video with a pose file).
         on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
+        score (str): where the per-frame score comes from (:data:`SCORES`).
 
     Returns:
         dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``),
@@ -52,7 +88,9 @@ def teacher_on_corpus(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], 
     if not ids:
         raise CorpusFormatError(corpus.path('pose'), 'folder',
                                 'no pose files (run tools/data/extract_pose.py first)')
-    return for_each_video(ids, partial(_teacher_file, corpus, name, teacher),
+    if score not in SCORES:
+        raise ValueError(f'unknown score {score!r}; expected one of {SCORES}')
+    return for_each_video(ids, partial(_teacher_file, corpus, name, teacher, score),
                           done=lambda v: osp.exists(corpus.feature_path('teacher', name, v)), overwrite=overwrite,
                           on_error=on_error, desc=f'teacher/{name}', progress=progress,
                           counters=('frames', 'nan_frames'))
