@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import os.path as osp
 import shutil
 
-import numpy as np
 import pytest
 import torch
 
@@ -40,9 +38,17 @@ def _build(cfg_model: dict) -> torch.nn.Module:
 
 
 def _planted_cfg(marker: str, spec: dict) -> str:
-    """Config text that builds a valid model and, when executed, writes ``marker`` (twice over)."""
-    return (f'import os\nos.system("touch {marker}")\nopen({marker!r}, "w").write("executed")\n'
-            f'model = {spec!r}\n')
+    """Config text that builds a valid model and, executed by ``Config.fromstring(text, '.py')`` (what
+    ``load_vipe_embedder`` did), runs ``touch marker`` (test_planted_cfg_runs_when_executed)."""
+    return f'__import__("os").system("touch {marker}")\nmodel = {spec!r}\n'
+
+
+def test_planted_cfg_runs_when_executed(tmp_path):
+    """The hole: mmengine executes config text; the planted text really runs (so the tests below mean it)."""
+    from mmengine.config import Config
+    marker = tmp_path / 'MARKER'
+    assert Config.fromstring(_planted_cfg(str(marker), VIPE_SPEC), file_format='.py').model == VIPE_SPEC
+    assert marker.exists()
 
 
 def _vipe_checkpoint(path: str, weights: dict, cfg_text: str | None = None, spec: dict | None = None) -> str:

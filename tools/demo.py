@@ -1,20 +1,27 @@
 """`make demo`: VPD's central claim tested end to end on the embedded benchmark ``mocap_sports``.
 
 Athletes performing real motion capture (pybullet's DeepMimic clips) are rendered into uncut routine videos with
-motion blur; an off-the-shelf pose estimator (MediaPipe Pose) is the teacher. The demo then extracts crops and
-optical flow, computes the two teachers (normalised 2D joints; VIPE*, trained here on the clips that are never an
-action class), distils a 2D-VPD and a VI-VPD student (a CPU-sized recipe, configs/vpd/*_mocap_sports.py),
-extracts their features and runs the few-shot protocol (BiGRU and DTW nearest neighbours) on the four feature
-sets. It prints the table in the paper's layout, saves the Figure-3-style plot and a JSON of every number, the
-teacher's PCK on sharp/blurred and slow/fast frames, the decoder's joint error against the teacher's on fast
-blurred frames of held-out instances, and the wall time of every stage.
+motion blur. The default class set is fine-grained: three families (jump, backflip, spin) of four classes that
+share their run-up, take-off and landing and differ only in flight (turns, a twist, tuck/pike/layout). An
+off-the-shelf pose estimator (MediaPipe Pose) is the teacher, run on each video and on its mirror image; its
+agreement with itself is the teacher's per-frame score. The demo then measures the benchmark's design checks
+without any student (the headroom of the ground-truth oracle ``gt2d`` over the teacher, and how well the
+teacher's score ranks its errors), extracts crops and optical flow, computes the teachers (normalised 2D
+joints; VIPE*, trained here on clips that are never an action class), distils three students with one fixed
+recipe (an oracle student from the ground truth, which shows whether the recipe can learn the pose at all, then
+2D-VPD and VI-VPD from the teacher), and runs the few-shot protocol (BiGRU and DTW nearest neighbours) on every
+feature set. It prints the tables, saves the Figure-3-style plot and a JSON of every number
+(``<out>/results.json``), the teacher's PCK on sharp/blurred and slow/fast frames, and the decoder's joint error
+against the teacher's on fast blurred frames of held-out instances, with the wall time of every stage.
 
-Every stage is resumable: re-running reuses finished stages (``<out>/stages.json``) and finished files.
-``--preset tiny`` runs a miniature of the same pipeline in about a minute (used by the tests).
+Sizes come from one table (:data:`vpd_mm.mocap_sports.presets.DEMO_PRESETS`): ``--preset tiny`` (the tests),
+``default`` (20 minutes on 2 cores), ``paper`` (the paper's distillation schedule, one GPU). Every stage is
+resumable: re-running reuses finished stages (``<out>/stages.json``, by stable keys) and finished files.
 """
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -26,28 +33,29 @@ from typing import Any, Callable
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-FEATURE_SETS = (  # (corpus folder, paper's name, dimension)
+FEATURE_SETS = (  # (corpus folder, name in the tables, dimension)
+    ('teacher/gt2d', 'Oracle: ground-truth 2D joints', 26),
     ('teacher/pose2d', 'Normalized 2D joints', 26),
     ('teacher/vipe', 'VIPE*', 64),
+    ('features/oracle_student', 'Oracle student (from gt2d)', 26),
     ('features/2d_vpd', '2D-VPD', 26),
     ('features/vi_vpd', 'VI-VPD', 64),
 )
-PRESETS: dict[str, dict[str, Any]] = {
-    # the benchmark's default corpus (8 classes x 24 instances), k in {2, 4, 8, 16}, 3 trials
-    'default': dict(corpus_preset='default', instances=None, ks=(2, 4, 8, 16), trials=3, vipe_epochs=6,
-                    distill_epochs=6, distill_frames=1600, bigru_epochs=20),
-    # a miniature for tests: 3 classes x 3 instances, k in {1}, 1 trial, one epoch everywhere
-    'tiny': dict(corpus_preset='tiny', instances=None, ks=(1,), trials=1, vipe_epochs=1, distill_epochs=1,
-                 distill_frames=64, bigru_epochs=5),
+STUDENTS = {  # name -> (config, teacher override)
+    'oracle_student': ('configs/vpd/2d_vpd_mocap_sports.py', 'gt2d'),
+    '2d_vpd': ('configs/vpd/2d_vpd_mocap_sports.py', None),
+    'vi_vpd': ('configs/vpd/vi_vpd_mocap_sports.py', None),
 }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run VPD end to end on the embedded mocap_sports benchmark and "
-                                     "print the few-shot table in the paper's layout.")
+    from vpd_mm.mocap_sports.presets import DEMO_PRESETS
+    parser = argparse.ArgumentParser(description="Run VPD end to end on the embedded mocap_sports benchmark: design "
+                                     "checks, three distilled students, the few-shot tables.")
     parser.add_argument('--out', default=osp.join(REPO, 'demo_out'), help='output folder (default: demo_out/)')
-    parser.add_argument('--preset', choices=sorted(PRESETS), default='default',
-                        help="'default' (the benchmark, about 20 minutes on 2 cores) or 'tiny' (a miniature)")
+    parser.add_argument('--preset', choices=sorted(DEMO_PRESETS), default='default',
+                        help="'tiny' (a miniature), 'default' (about 20 minutes on 2 cores) or 'paper' (the "
+                        "paper's schedule, one GPU)")
     parser.add_argument('--seed', type=int, default=0, help='seed of the corpus, the draws and the training runs')
     parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),
                         help='processes for rendering and the MediaPipe teacher (default: up to 2)')
@@ -95,45 +103,57 @@ def tool(args: list[str], threads: int | None = None) -> str:
     return result.stdout + result.stderr
 
 
-def data_root_options(root: str, *loaders: str) -> list[str]:
-    """--cfg-options pointing a config's data loaders at ``root``."""
-    return [f'{loader}.dataset.data_root={root}' for loader in loaders]
+def option_args(options: dict[str, Any]) -> list[str]:
+    """``{'a.b': [1, 2], 'c': True}`` -> ``['a.b=[1,2]', 'c=True']`` for ``--cfg-options``."""
+    def text(value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return '[' + ','.join(text(v) for v in value) + ']'
+        return str(value)
+    return [f'{key}={text(value)}' for key, value in options.items()]
 
 
 def best_checkpoint(work_dir: str) -> str:
-    import glob
     found = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)
     if not found:
-        raise SystemExit(f'error: no best checkpoint in {work_dir}')
+        raise SystemExit(f'error: {work_dir}: no best checkpoint')
     return found[-1]
 
 
+def last_val_metrics(work_dir: str) -> dict[str, float]:
+    """The last validation record of an mmengine work dir (``*/vis_data/scalars.json``)."""
+    found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')), key=osp.getmtime)
+    records = []
+    for path in found:
+        with open(path) as f:
+            records += [json.loads(line) for line in f if line.strip()]
+    vals = [r for r in records if 'val/loss' in r]
+    return {k: v for k, v in vals[-1].items() if k.startswith('val/')} if vals else {}
+
+
 # ------------------------------------------------------------------------------------------------ stages
-def make_corpus(root: str, preset: dict, seed: int, workers: int) -> dict:
+def make_corpus(root: str, preset: Any, seed: int, workers: int) -> dict:
     from vpd_mm.mocap_sports.plan import PRESETS as CORPUS_PRESETS
+    from vpd_mm.mocap_sports.presets import class_names
     from vpd_mm.stages.mocap_sports import make_mocap_sports
-    spec = CORPUS_PRESETS[preset['corpus_preset']]
-    if preset['instances']:
-        spec = replace(spec, instances_per_class=preset['instances'])
+    spec = replace(CORPUS_PRESETS[preset.corpus], classes=class_names(preset),
+                   instances_per_class=preset.instances_per_class)
     corpus = make_mocap_sports(root, spec=spec, seed=seed, workers=workers)
     actions = corpus.read_actions()
-    return dict(videos=len(corpus.video_ids()), actions=len(actions),
-                classes=corpus.read_meta().classes,
+    return dict(videos=len(corpus.video_ids()), actions=len(actions), classes=corpus.read_meta().classes,
                 split={s: sum(a.split == s for a in actions) for s in ('train', 'val', 'test')})
 
 
 def run_teacher_pose(root: str, workers: int) -> dict:
-    from vpd_mm.stages.pose_mediapipe import run_mediapipe
     from vpd_mm.corpus import Corpus
-    summary = run_mediapipe(Corpus(root), workers=workers)
+    from vpd_mm.stages.pose_mediapipe import run_mediapipe
+    summary = run_mediapipe(Corpus(root), workers=workers, mirror=True)
     return {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
 
 
 def teacher_pck(root: str, out: str) -> dict:
-    from vpd_mm.mocap_sports.pck import evaluate_corpus, format_report, write_report
     from vpd_mm.corpus import Corpus
-    corpus = Corpus(root)
-    report = evaluate_corpus(corpus)
+    from vpd_mm.mocap_sports.pck import evaluate_corpus, format_report, write_report
+    report = evaluate_corpus(Corpus(root))
     write_report(report, osp.join(out, 'teacher_pck.json'))
     print(format_report(report))
     keep = ('slow_sharp', 'fast_blurred', 'sharp', 'blurred', 'slow', 'fast', 'all')
@@ -142,27 +162,36 @@ def teacher_pck(root: str, out: str) -> dict:
                        detection=report['subsets'][name]['detection']) for name in keep}
 
 
+def score_check(root: str) -> dict:
+    from vpd_mm.corpus import Corpus
+    from vpd_mm.mocap_sports.design import score_error_table
+    return score_error_table(Corpus(root), split='test')
+
+
 def crops_and_flow(root: str) -> dict:
     from vpd_mm.corpus import Corpus
     from vpd_mm.stages.crops import extract_crops
     from vpd_mm.stages.flow import extract_flow
     corpus = Corpus(root)
-    crops = extract_crops(corpus)
-    flow = extract_flow(corpus, method='farneback')
-    if crops.get('errors') or flow.get('errors'):
-        raise SystemExit(f'error: crops/flow failed: {crops.get("failed")} {flow.get("failed")}')
-    return dict(crops={k: v for k, v in crops.items() if isinstance(v, int)},
-                flow={k: v for k, v in flow.items() if isinstance(v, int)})
+    crops = extract_crops(corpus, on_error='raise')
+    flow = extract_flow(corpus, method='farneback', on_error='raise')
+    return dict(crops={k: v for k, v in crops.items() if isinstance(v, (int, float))},
+                flow={k: v for k, v in flow.items() if isinstance(v, (int, float))})
 
 
-def pose2d_teacher(root: str) -> dict:
+def pose_teachers(root: str, score: str) -> dict:
     from vpd_mm.corpus import Corpus
-    from vpd_mm.teachers.features import pose2d_teacher as teacher
+    from vpd_mm.mocap_sports.oracle import write_oracle_teacher
     from vpd_mm.stages.teacher_features import teacher_on_corpus
-    return teacher_on_corpus(Corpus(root), 'pose2d', teacher)
+    from vpd_mm.teachers.features import pose2d_teacher
+    corpus = Corpus(root)
+    oracle = write_oracle_teacher(corpus)
+    teacher = teacher_on_corpus(corpus, 'pose2d', pose2d_teacher, score=score, on_error='raise')
+    keep = lambda d: {k: v for k, v in d.items() if isinstance(v, (int, float))}  # noqa: E731
+    return dict(gt2d=keep(oracle), pose2d=keep(teacher), score=score)
 
 
-def train_vipe(out: str, preset: dict, seed: int) -> dict:
+def train_vipe(out: str, preset: Any, seed: int) -> dict:
     """VIPE* on the mocap clips that are never an action class of the benchmark (the fillers)."""
     from vpd_mm.corpus import atomic_write_bytes
     from vpd_mm.mocap_sports.plan import vipe_clip_split
@@ -173,21 +202,22 @@ def train_vipe(out: str, preset: dict, seed: int) -> dict:
     splits = json.dumps(split, indent=1).encode()
     atomic_write_bytes(osp.join(mocap, 'splits.json'), lambda f: f.write(splits))
     work_dir = osp.join(out, 'work_dirs', 'vipe_mocap')
-    epochs = preset['vipe_epochs']
+    epochs = preset.vipe_epochs
+    loaders = {f'{loader}.dataset.data_root': mocap
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
     tool(['tools/train.py', 'configs/vipe/vipe_mocap.py', '--work-dir', work_dir, '--seed', str(seed),
-          '--cfg-options', *data_root_options(mocap, 'train_dataloader', 'val_dataloader', 'test_dataloader'),
-          f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+          '--cfg-options', *option_args(loaders), f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
           f'param_scheduler.0.end={epochs}'])
     checkpoint = osp.join(work_dir, f'epoch_{epochs}.pth')
     output = tool(['tools/test.py', 'configs/vipe/vipe_mocap.py', checkpoint, '--work-dir', work_dir,
-                   '--cfg-options', *data_root_options(mocap, 'test_dataloader')])
+                   '--cfg-options', f'test_dataloader.dataset.data_root={mocap}'])
     hit = [line.split('Epoch(test)')[-1].strip() for line in output.splitlines() if 'view_retrieval/hit1' in line]
     print('   VIPE* view invariance on held-out (action) clips:', hit[-1] if hit else '?')
     return dict(checkpoint=checkpoint, train_clips=split['train'], heldout_clips=split['heldout'],
                 view_retrieval=hit[-1] if hit else None)
 
 
-def vipe_teacher(root: str, checkpoint: str) -> dict:
+def vipe_teacher(root: str, checkpoint: str, score: str) -> dict:
     from functools import partial
 
     from vpd_mm.corpus import Corpus
@@ -195,25 +225,32 @@ def vipe_teacher(root: str, checkpoint: str) -> dict:
     from vpd_mm.teachers.features import load_vipe_embedder
     from vpd_mm.teachers.features import vipe_teacher as teacher
     model = load_vipe_embedder(checkpoint, device='cpu')
-    return teacher_on_corpus(Corpus(root), 'vipe', partial(teacher, model))
+    result = teacher_on_corpus(Corpus(root), 'vipe', partial(teacher, model), score=score, on_error='raise')
+    return {k: v for k, v in result.items() if isinstance(v, (int, float))}
 
 
-def distill(root: str, out: str, name: str, preset: dict, seed: int) -> dict:
-    config = f'configs/vpd/{name}_mocap_sports.py'
+def distill(root: str, out: str, name: str, preset: Any, seed: int) -> dict:
+    """Distil one student with the preset's recipe and extract its features (``features/<name>``)."""
+    from vpd_mm.mocap_sports.presets import distill_cfg_options
+    config, teacher = STUDENTS[name]
     work_dir = osp.join(out, 'work_dirs', f'{name}_mocap_sports')
-    epochs = preset['distill_epochs']
-    tool(['tools/train.py', config, '--work-dir', work_dir, '--seed', str(seed), '--resume', '--cfg-options',
-          *data_root_options(root, 'train_dataloader', 'val_dataloader', 'test_dataloader'),
-          f'train_cfg.max_epochs={epochs}', f'train_dataloader.sampler.num_samples={preset["distill_frames"]}'])
+    options = option_args(distill_cfg_options(preset, root, teacher))
+    tool(['tools/train.py', config, '--work-dir', work_dir, '--seed', str(seed), '--resume',
+          '--cfg-options', *options])
     checkpoint = best_checkpoint(work_dir)
-    tool(['tools/extract_features.py', config, checkpoint, '--corpus', root, '--name', name])
-    return dict(config=config, checkpoint=checkpoint)
+    tool(['tools/extract_features.py', config, checkpoint, '--corpus', root, '--name', name,
+          '--cfg-options', *options])
+    val = last_val_metrics(work_dir)
+    loss, const = val.get('val/loss'), val.get('val/loss_const')
+    return dict(config=config, teacher=teacher, checkpoint=checkpoint, val_loss=loss, val_loss_const=const,
+                val_loss_ratio=loss / const if loss is not None and const else None)
 
 
-def fewshot(root: str, out: str, preset: dict, seed: int) -> list[dict]:
+def fewshot(root: str, out: str, preset: Any, seed: int) -> list[dict]:
     from mmengine.config import Config
     from tqdm import tqdm
 
+    from vpd_mm.mocap_sports.presets import class_names
     from vpd_mm.protocols.fewshot import run_fewshot, write_json
     docs = []
     for features, label, dim in FEATURE_SETS:
@@ -222,26 +259,47 @@ def fewshot(root: str, out: str, preset: dict, seed: int) -> list[dict]:
             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
                 cfg[loader].dataset.data_root = root
                 cfg[loader].dataset.features = features
+                cfg[loader].dataset.max_fps = preset.max_fps
             cfg.model.in_channels = dim
-            cfg.train_cfg.max_epochs = preset["bigru_epochs"]
+            cfg.model.num_classes = len(class_names(preset))
+            cfg.train_cfg.max_epochs = preset.bigru_epochs
             work_dir = osp.join(out, 'fewshot', features.replace('/', '_'))
-            doc = run_fewshot(cfg, list(preset['ks']), preset['trials'], seed, work_dir, method=method,
+            doc = run_fewshot(cfg, list(preset.ks), preset.trials, seed, work_dir, method=method,
                               progress=lambda plan, f=features, m=method: tqdm(plan, desc=f'{m} {f}'))
             doc['label'] = label
+            doc['feature_set'] = features
             write_json(osp.join(work_dir, f'fewshot_{method}.json'), doc)
             docs.append(doc)
     return docs
 
 
-def decoder_error(root: str, checkpoint: str, config: str) -> dict:
+def decoder_error(root: str, checkpoint: str, config: str, preset: Any) -> dict:
     from mmengine.config import Config
 
     from vpd_mm.corpus import Corpus
     from vpd_mm.mocap_sports.analysis import decoder_error as measure
-    return measure(Corpus(root), Config.fromfile(osp.join(REPO, config)), checkpoint)
+    from vpd_mm.mocap_sports.presets import distill_cfg_options
+    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg.merge_from_dict(distill_cfg_options(preset, root))
+    return measure(Corpus(root), cfg, checkpoint)
 
 
 # ------------------------------------------------------------------------------------------------ report
+def headroom(docs: list[dict], ks: tuple) -> dict:
+    """Oracle (gt2d) minus teacher (pose2d) few-shot top-1, per method and k, in points."""
+    by = {(d['feature_set'], d['method']): d for d in docs}
+    out: dict[str, Any] = {}
+    for method in ('bigru', 'dtw'):
+        oracle, teacher = by[('teacher/gt2d', method)], by[('teacher/pose2d', method)]
+        out[method] = {}
+        for k in ks:
+            o, t = oracle['results'].get(str(k)), teacher['results'].get(str(k))
+            if o and t:
+                out[method][str(k)] = dict(oracle=round(100 * o['mean'], 1), teacher=round(100 * t['mean'], 1),
+                                           gap=round(100 * (o['mean'] - t['mean']), 1))
+    return out
+
+
 def fewshot_markdown(docs: list[dict], ks: tuple) -> str:
     """The paper's layout (Figure 3 as a table): rows = feature sets per method, columns = k."""
     header = '| Features | ' + ' | '.join(f'k={k}' for k in ks) + ' |'
@@ -257,44 +315,73 @@ def fewshot_markdown(docs: list[dict], ks: tuple) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from vpd_mm.mocap_sports.presets import DEMO_PRESETS
     args = parse_args(argv)
-    preset = PRESETS[args.preset]
+    preset = DEMO_PRESETS[args.preset]
     out = osp.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     root = osp.join(out, 'corpus')
     stages = Stages(out, args.fresh)
     total = time.time()
+    score = preset.teacher_score
 
-    stages.run('corpus', 'render the mocap_sports corpus',
-               lambda: make_corpus(root, preset, args.seed, args.workers))
-    stages.run('teacher_pose', 'teacher pose (MediaPipe)', lambda: run_teacher_pose(root, args.workers))
+    stages.run('corpus', 'render the mocap_sports corpus', lambda: make_corpus(root, preset, args.seed, args.workers))
+    stages.run('teacher_pose', 'teacher pose (MediaPipe, on each video and its mirror)',
+               lambda: run_teacher_pose(root, args.workers))
     pck = stages.run('teacher_pck', 'teacher PCK vs ground truth', lambda: teacher_pck(root, out))
+    scores = stages.run('design_scores', "design check: does the teacher's score rank its errors?",
+                        lambda: score_check(root))
     stages.run('crops_flow', 'crops and optical flow', lambda: crops_and_flow(root))
-    stages.run('teacher_pose2d', 'teacher: normalized 2D joints', lambda: pose2d_teacher(root))
-    vipe = stages.run('vipe_train', 'teacher: train VIPE* (held-in clips)',
-                      lambda: train_vipe(out, preset, args.seed))
-    stages.run('teacher_vipe', 'teacher: VIPE* features', lambda: vipe_teacher(root, vipe['checkpoint']))
-    vpd2d = stages.run('distill_2d_vpd', 'distill 2D-VPD and extract',
-                       lambda: distill(root, out, '2d_vpd', preset, args.seed))
-    stages.run('distill_vi_vpd', 'distill VI-VPD and extract', lambda: distill(root, out, 'vi_vpd', preset, args.seed))
-    docs = stages.run('fewshot', 'few-shot protocol (BiGRU, DTW-NN)', lambda: fewshot(root, out, preset, args.seed))
+    stages.run('teacher_pose2d', 'teachers: ground-truth oracle and normalized 2D joints',
+               lambda: pose_teachers(root, score))
+    vipe = stages.run('vipe_train', 'teacher: train VIPE* (held-in clips)', lambda: train_vipe(out, preset, args.seed))
+    stages.run('teacher_vipe', 'teacher: VIPE* features', lambda: vipe_teacher(root, vipe['checkpoint'], score))
+    students = {}
+    for name in STUDENTS:
+        students[name] = stages.run(f'distill_{name}', f'distill {name} and extract its features',
+                                    lambda n=name: distill(root, out, n, preset, args.seed))
+    docs = stages.run('fewshot', 'few-shot protocol (BiGRU, DTW-NN) on every feature set',
+                      lambda: fewshot(root, out, preset, args.seed))
+    vpd2d = students['2d_vpd']
     decoder = stages.run('decoder_error', 'decoder vs teacher on fast blurred frames',
-                         lambda: decoder_error(root, vpd2d['checkpoint'], vpd2d['config']))
+                         lambda: decoder_error(root, vpd2d['checkpoint'], vpd2d['config'], preset))
 
-    table = fewshot_markdown(docs, tuple(preset['ks']))
+    ks = tuple(preset.ks)
+    table = fewshot_markdown(docs, ks)
+    design = dict(headroom=headroom(docs, ks), teacher_score=scores)
     from vpd_mm.protocols.report import plot_fewshot
     plot_path = osp.join(out, 'fewshot.png')
     for doc in docs:
         doc['features'] = doc['label']  # the plot labels lines by feature set
     plot_fewshot([d for d in docs if d['method'] == 'bigru'], plot_path)
-    times = {name: round(record['seconds'], 1) for name, record in stages.done.items()}
-    summary = dict(preset=args.preset, seed=args.seed, table_markdown=table, fewshot=docs, teacher_pck=pck,
+    times = {key: round(record['seconds'], 1) for key, record in stages.done.items()}
+    summary = dict(preset=args.preset, preset_sizes=preset.to_json(), seed=args.seed, design_checks=design,
+                   table_markdown=table, fewshot=docs, students=students, teacher_pck=pck,
                    decoder_vs_teacher_fast_blurred_test=decoder, vipe=vipe, stage_seconds=times,
                    total_seconds_this_run=round(time.time() - total, 1))
-    from vpd_mm.corpus.corpus import atomic_write_bytes
+    from vpd_mm.corpus import atomic_write_bytes
     data = json.dumps(summary, indent=1, default=str).encode()
     atomic_write_bytes(osp.join(out, 'results.json'), lambda f: f.write(data))
+    report(summary, table, ks, out, plot_path)
 
+
+def report(summary: dict, table: str, ks: tuple, out: str, plot_path: str) -> None:
+    design, pck = summary['design_checks'], summary['teacher_pck']
+    decoder = summary['decoder_vs_teacher_fast_blurred_test']
+    print('\n# Design check 1: headroom, oracle (ground-truth 2D joints) vs teacher, few-shot top-1 (%)\n')
+    for method, rows in design['headroom'].items():
+        cells = ', '.join(f'k={k}: {r["oracle"]} vs {r["teacher"]} ({r["gap"]:+.1f})' for k, r in rows.items())
+        print(f'  {method:6s} {cells}')
+    scores = design['teacher_score']
+    print(f"\n# Design check 2: the teacher's frame score against its joint error ({scores['frames']} detected test "
+          f"frames, {scores['missed']} missed; threshold {scores['threshold']})\n")
+    for name, row in scores['candidates'].items():
+        print(f'  {name:16s} rank correlation {row["rho"]:+.3f}  removes {100 * row["removed"]:.1f}% of frames  '
+              f'error kept {row["error_kept"]}  removed {row["error_removed"]}')
+    print('\n# Students (validation loss against predicting the mean target)\n')
+    for name, row in summary['students'].items():
+        print(f'  {name:15s} teacher {row["teacher"] or "(config)"}  val loss {row["val_loss"]}  '
+              f'constant {row["val_loss_const"]}  ratio {row["val_loss_ratio"]}')
     print('\n# Few-shot top-1 accuracy (%) on mocap_sports test instances, mean ± std over trials\n')
     print(table)
     print('\n# Teacher (MediaPipe) PCK@0.2 against ground truth (misses count as failures)\n')
@@ -312,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
           f'{decoder["student_mean_where_teacher_found"]})')
     print(f'  teacher:         {decoder["teacher_mean_where_found"]}  (where it found a pose)')
     print('\n# Wall time per stage (s)\n')
-    for name, seconds in times.items():
+    for name, seconds in summary['stage_seconds'].items():
         print(f'  {seconds:7.1f}  {name}')
     print(f'\nresults: {osp.join(out, "results.json")}, plot: {plot_path}, teacher PCK: '
           f'{osp.join(out, "teacher_pck.json")}')

@@ -68,6 +68,8 @@ def load_weights(model: torch.nn.Module, state_dict: Mapping[str, Any], filename
     Raises:
         CheckpointMismatchError: ``'<filename>: the weights do not fit <Model>: ...'``; nothing is loaded.
     """
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointMismatchError(f'{filename}: no state dict (got {type(state_dict).__name__})')
     problem = checkpoint_mismatch(model, state_dict)
     if problem:
         raise CheckpointMismatchError(f'{filename}: the weights do not fit {type(model).__name__}: {problem}')
@@ -96,11 +98,13 @@ class StrictCheckpointHook(Hook):
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         """Raise :class:`CheckpointMismatchError` when the weights do not fit ``runner.model``."""
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        name = self.filename or runner.cfg.get('load_from') or f'a checkpoint in {runner.work_dir}'
         weights = checkpoint.get('state_dict', checkpoint)
+        if not isinstance(weights, Mapping):
+            raise CheckpointMismatchError(f'{name}: no state dict (got {type(weights).__name__})')
         weights = {re.sub(r'^module\.', '', k): v for k, v in weights.items()}
         problem = checkpoint_mismatch(model, weights)
         if problem:
-            name = self.filename or runner.cfg.get('load_from') or f'a checkpoint in {runner.work_dir}'
             raise CheckpointMismatchError(f'{name}: the weights do not fit {type(model).__name__}: {problem}'
                                           + (f'; {self.hint}' if self.hint else ''))
 

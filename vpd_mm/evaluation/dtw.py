@@ -38,8 +38,10 @@ does not import it.
 """
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Sequence
 
 import numba
 import numpy as np
@@ -62,15 +64,14 @@ _REL32 = 0.1
 _CHUNK = 64
 # Pairs per call of the numba kernel when a progress bar is shown (pairwise_dtw_percell).
 _PAIRS_PER_CHUNK = 20000
-# pairwise_dtw: pairs per call of the numba kernel, float32 values of the matrix products per call, gallery frames
-# per matrix product.
-_PAIRS_PER_CALL = 20000
+# pairwise_dtw: gallery sequences per group (of equal length; see the kernels), (query, group) items per call of
+# the numba kernel, float32 values of the matrix products per call, gallery frames per matrix product.
+_GROUP_MAX = 16
+_ITEMS_PER_CALL = 4096
 _BUFFER_FLOATS = 1 << 23
 _GALLERY_FRAMES = 1 << 16
 # Columns next to a symmetricP2 band row that later rows may read (the band edges move by at most 2 per row).
 _P2_PAD = 4
-# Pairs a thread takes at a time in pairwise_dtw's kernel.
-_CHUNK_NEW = 16
 
 
 # ------------------------------------------------------------------------------- reference kernels (per cell)
@@ -264,6 +265,10 @@ def _dtw_pairs(xf: np.ndarray, x_sq: np.ndarray, x_off: np.ndarray, x_len: np.nd
 
 
 # ----------------------------------------------------------------------------------- kernels of pairwise_dtw
+# The gallery is sorted by length and cut into groups of at most _GROUP_MAX sequences of equal length m, stored
+# interleaved: position j * K + k of a group of K holds frame j of its k-th sequence. One query against a group
+# is then one (n, m * K) cost matrix, and the dynamic programme runs on all K pairs at once (the inner loops run
+# over K times as many cells, so their fixed cost per row is shared by K pairs and they vectorise).
 @numba.njit(cache=True, nogil=True)
 def _exact_sq(xf: np.ndarray, xi: int, yf: np.ndarray, yj: int) -> float:
     """Squared Euclidean distance of frames ``xf[xi]`` and ``yf[yj]``, a direct float64 sum of squares."""
@@ -276,14 +281,14 @@ def _exact_sq(xf: np.ndarray, xi: int, yf: np.ndarray, yj: int) -> float:
 
 @numba.njit(cache=True, nogil=True)
 def _finish_row(row: np.ndarray, x_sq_i: float, y_sq: np.ndarray, xf: np.ndarray, xi: int, yf: np.ndarray,
-                yj: int) -> None:
-    """``row`` (W,): squared distances from the expansion of frame ``xi`` against frames ``yj .. yj+W-1`` ->
+                y_src: np.ndarray) -> None:
+    """``row`` (W,): squared distances from the expansion, of query frame ``xi`` against W gallery frames ->
     Euclidean frame costs, in place.
 
     A value at or below ``_REL32 (|x|^2 + |y|^2)`` (``x_sq_i``, ``y_sq`` (W,): squared norms of the centred
-    frames) is recomputed from the original float64 frames ``xf[xi]`` and ``yf[yj + k]``; negative values of the
-    expansion are among them, and the rest is clamped at 0 before the square root all the same. (Loops over
-    ``range(W)`` on views: indices numba knows to be non-negative, so the loops vectorise.)
+    frames) is recomputed from the original float64 frames ``xf[xi]`` and ``yf[y_src[k]]``; negative values of
+    the expansion are among them, and the rest is clamped at 0 before the square root all the same. (Loops over
+    ``range(W)`` on views: indices that numba knows to be non-negative, so the loops vectorise.)
     """
     bad = 0
     for k in range(row.shape[0]):
@@ -292,12 +297,12 @@ def _finish_row(row: np.ndarray, x_sq_i: float, y_sq: np.ndarray, xf: np.ndarray
     if bad:
         for k in range(row.shape[0]):
             if row[k] <= _REL32 * (x_sq_i + y_sq[k]):
-                row[k] = _exact_sq(xf, xi, yf, yj + k)
+                row[k] = _exact_sq(xf, xi, yf, y_src[k])
     for k in range(row.shape[0]):
         row[k] = math.sqrt(max(row[k], 0.0))
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)  # not inline: inlined code would lose the fast-math flags
+@numba.njit(cache=True, nogil=True, fastmath=_FAST, inline='always')  # inlined code takes the caller's flags
 def _sq32_rows(x32: np.ndarray, x_sq: np.ndarray, xo: int, y32: np.ndarray, y_sq: np.ndarray, yo: int, r0: int,
                r1: int, j_lo: int, j_hi: int, sq: np.ndarray) -> None:
     """``sq[r, j] = |x|^2 + |y|^2 - 2 x.y`` of frames ``x32[xo + r]``, ``y32[yo + j]`` for r in [r0, r1), j in
@@ -359,25 +364,28 @@ def _cost_columns(n: int, m: int, p2: bool) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-@numba.njit(cache=True, nogil=True)
-def _pair_costs(x64: np.ndarray, x32: np.ndarray, x_sq: np.ndarray, xo: int, n: int, y64: np.ndarray,
-                y32: np.ndarray, y_sq: np.ndarray, yo: int, m: int, p2: bool, blk: np.ndarray, base: int,
-                stride: int) -> np.ndarray:
-    """(n, m) float64 frame costs of x = frames ``xo:xo+n`` against y = frames ``yo:yo+m``, in the cells the
-    recursion reads (:func:`_cost_columns`; the others are left undefined).
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _group_costs(x64: np.ndarray, x32: np.ndarray, x_sq: np.ndarray, xo: int, n: int, y64: np.ndarray,
+                 y32: np.ndarray, y_sq: np.ndarray, y_src: np.ndarray, yo: int, m: int, size: int, p2: bool,
+                 blk: np.ndarray, base: int, stride: int) -> np.ndarray:
+    """(n, m * K) float64 frame costs of query frames ``xo:xo+n`` against a group of K = ``size`` gallery
+    sequences of length m at interleaved frames ``yo:yo+m*K``, in the columns the recursion reads
+    (:func:`_cost_columns`; the others are left undefined).
 
-    ``base >= 0``: the squared distances are ``blk[base + r * stride + j]`` (a matrix product); otherwise they are
+    ``base >= 0``: the squared distances are ``blk[base + r * stride + c]`` (a matrix product); otherwise they are
     computed here from the float32 frames ``x32``, ``y32`` (blocks of four rows on the columns all four read).
     """
     lo, hi = _cost_columns(n, m, p2)
-    cost = np.empty((n, m))
+    lo *= size
+    hi = (hi + 1) * size - 1
+    cost = np.empty((n, m * size))
     if base >= 0:
         for r in range(n):
             start = base + r * stride
             dst = cost[r, lo[r]:hi[r] + 1]
             src = blk[start + lo[r]:start + hi[r] + 1]
-            for k in range(dst.shape[0]):
-                dst[k] = src[k]
+            for c in range(dst.shape[0]):
+                dst[c] = src[c]
     else:
         for r0 in range(0, n, 4):
             r1 = min(r0 + 4, n)
@@ -391,22 +399,24 @@ def _pair_costs(x64: np.ndarray, x32: np.ndarray, x_sq: np.ndarray, xo: int, n: 
                 for r in range(r0, r1):
                     _sq32_rows(x32, x_sq, xo, y32, y_sq, yo, r, r + 1, lo[r], hi[r], cost)
     for r in range(n):
-        j0, j1 = yo + lo[r], yo + hi[r] + 1
-        _finish_row(cost[r, lo[r]:hi[r] + 1], x_sq[xo + r], y_sq[j0:j1], x64, xo + r, y64, j0)
+        c0, c1 = yo + lo[r], yo + hi[r] + 1
+        _finish_row(cost[r, lo[r]:hi[r] + 1], x_sq[xo + r], y_sq[c0:c1], x64, xo + r, y64, y_src[c0:c1])
     return cost
 
 
 @numba.njit(cache=True, nogil=True)
-def _p2_total(cost: np.ndarray, n: int, m: int) -> float:
-    """symmetricP2 total cost from the (n, m) frame costs (a path must exist: :func:`_p2_admissible`).
+def _p2_group(cost: np.ndarray, n: int, m: int, size: int, totals: np.ndarray) -> None:
+    """symmetricP2 total costs of K = ``size`` pairs from their interleaved (n, m * K) frame costs into
+    ``totals`` (K,) (a path must exist: :func:`_p2_admissible`).
 
-    Only the band cells are evaluated (:func:`_p2_band`); the cumulative costs live in four rows reused in turn,
-    each reset to inf before it takes a new row, so that reads outside a row's band see inf.
+    Only the band cells are evaluated (:func:`_p2_band`); the cumulative costs live in four rows reused in turn.
+    Every read of a row falls inside its band or at most ``_P2_PAD`` columns next to it, where inf is written.
     """
     n1, m1 = n - 1, m - 1
     inf = np.inf
-    g = np.full((4, m), inf)
-    g[0, 0] = cost[0, 0]
+    g = np.full((4, m * size), inf)
+    for k in range(size):
+        g[0, k] = cost[0, k]
     for i in range(1, n):
         lo, hi = _p2_band(i, n1, m1)
         lo, hi = max(lo, 1), min(hi, m1)
@@ -414,43 +424,43 @@ def _p2_total(cost: np.ndarray, n: int, m: int) -> float:
         g1 = g[(i - 1) % 4]
         g2 = g[(i - 2) % 4]
         g3 = g[(i - 3) % 4]
-        # the row this slot held (i - 4) is not read again; the reads of this row's neighbours fall at most
-        # _P2_PAD columns outside its band: set those to inf
-        for j in range(max(lo - _P2_PAD, 0), lo):
-            g0[j] = inf
-        for j in range(hi + 1, min(hi + 1 + _P2_PAD, m)):
-            g0[j] = inf
+        for c in range(max(lo - _P2_PAD, 0) * size, lo * size):
+            g0[c] = inf
+        for c in range((hi + 1) * size, min(hi + 1 + _P2_PAD, m) * size):
+            g0[c] = inf
         c0 = cost[i]
         c1 = cost[i - 1]
         c2 = cost[max(i - 2, 0)]
         if i >= 4:  # band columns are >= ceil(2i/3) >= 3 here: every pattern's origin is inside the matrix
-            # views shifted so that element k stands for column lo + k (non-negative indices: vectorises)
-            out, c, c_left = g0[lo:hi + 1], c0[lo:hi + 1], c0[lo - 1:hi]
-            diag = g1[lo - 1:hi]
-            g23, c12 = g2[lo - 3:hi - 2], c1[lo - 2:hi - 1]
-            g32, c21, c10 = g3[lo - 2:hi - 1], c2[lo - 1:hi], c1[lo:hi + 1]
-            for k in range(out.shape[0]):
-                ck = c[k]
-                best = diag[k] + 2.0 * ck
-                other = g23[k] + 2.0 * c12[k] + 2.0 * c_left[k] + ck
-                best = other if other < best else best  # not min(): numba's min() does not vectorise
-                other = g32[k] + 2.0 * c21[k] + 2.0 * c10[k] + ck
-                out[k] = other if other < best else best
+            # views shifted so that element q stands for interleaved column lo * K + q
+            a, b = lo * size, (hi + 1) * size
+            out, c, c_left = g0[a:b], c0[a:b], c0[a - size:b - size]
+            diag = g1[a - size:b - size]
+            g23, c12 = g2[a - 3 * size:b - 3 * size], c1[a - 2 * size:b - 2 * size]
+            g32, c21, c10 = g3[a - 2 * size:b - 2 * size], c2[a - size:b - size], c1[a:b]
+            for q in range(out.shape[0]):
+                cq = c[q]
+                best = diag[q] + 2.0 * cq
+                best = min(best, g23[q] + 2.0 * c12[q] + 2.0 * c_left[q] + cq)
+                out[q] = min(best, g32[q] + 2.0 * c21[q] + 2.0 * c10[q] + cq)
         else:
             for j in range(lo, hi + 1):
-                c = c0[j]
-                best = g1[j - 1] + 2.0 * c
-                if i >= 2 and j >= 3:
-                    best = min(best, g2[j - 3] + 2.0 * c1[j - 2] + 2.0 * c0[j - 1] + c)
-                if i >= 3 and j >= 2:
-                    best = min(best, g3[j - 2] + 2.0 * c2[j - 1] + 2.0 * c1[j] + c)
-                g0[j] = best
-    return g[n1 % 4, m1]
+                for k in range(size):
+                    q = j * size + k
+                    cq = c0[q]
+                    best = g1[q - size] + 2.0 * cq
+                    if i >= 2 and j >= 3:
+                        best = min(best, g2[q - 3 * size] + 2.0 * c1[q - 2 * size] + 2.0 * c0[q - size] + cq)
+                    if i >= 3 and j >= 2:
+                        best = min(best, g3[q - 2 * size] + 2.0 * c2[q - size] + 2.0 * c1[q] + cq)
+                    g0[q] = best
+    for k in range(size):
+        totals[k] = g[n1 % 4, m1 * size + k]
 
 
 @numba.njit(cache=True, nogil=True)
 def _s2_total(cost: np.ndarray, n: int, m: int) -> float:
-    """symmetric2 total cost from the (n, m) frame costs (always finite)."""
+    """symmetric2 total cost of one pair from its (n, m) frame costs."""
     row = np.empty(m)
     c = cost[0]
     row[0] = c[0]
@@ -470,30 +480,73 @@ def _s2_total(cost: np.ndarray, n: int, m: int) -> float:
     return row[m - 1]
 
 
-@numba.njit(cache=True, parallel=True)
-def _dtw_pair_list(x64: np.ndarray, x32: np.ndarray, x_sq: np.ndarray, x_off: np.ndarray, x_len: np.ndarray,
-                   y64: np.ndarray, y32: np.ndarray, y_sq: np.ndarray, y_off: np.ndarray, y_len: np.ndarray,
-                   pair_x: np.ndarray, pair_y: np.ndarray, base: np.ndarray, stride: np.ndarray, blk: np.ndarray,
-                   pattern: int, fallback: bool, out: np.ndarray) -> None:
-    """Normalised DTW of query ``pair_x[p]`` and gallery ``pair_y[p]`` into ``out[p]``, for every p (P pairs).
+@numba.njit(cache=True, nogil=True)
+def _s2_group(cost: np.ndarray, n: int, m: int, size: int, totals: np.ndarray) -> None:
+    """symmetric2 total costs of K = ``size`` pairs from their interleaved (n, m * K) frame costs into
+    ``totals`` (K,) (always finite)."""
+    if size == 1:
+        totals[0] = _s2_total(cost, n, m)
+        return
+    row = np.empty(m * size)  # g(i, .) of the K pairs, interleaved
+    diag = np.empty(size)
+    c = cost[0]
+    for k in range(size):
+        row[k] = c[k]
+    for j in range(1, m):
+        for k in range(size):
+            row[j * size + k] = row[(j - 1) * size + k] + c[j * size + k]
+    for i in range(1, n):
+        c = cost[i]
+        for k in range(size):
+            diag[k] = row[k]  # g(i-1, j-1) for the next column
+            row[k] += c[k]
+        for j in range(1, m):
+            left, here, cj = row[(j - 1) * size:j * size], row[j * size:(j + 1) * size], c[j * size:(j + 1) * size]
+            for k in range(size):
+                ck = cj[k]
+                up = here[k]  # g(i-1, j)
+                here[k] = min(diag[k] + 2.0 * ck, left[k] + ck, up + ck)  # g(i-1, j-1), g(i, j-1), g(i-1, j)
+                diag[k] = up
+    for k in range(size):
+        totals[k] = row[(m - 1) * size + k]
 
-    ``x64`` (Fq, d) original and ``x32`` (Fq, d) centred float32 frames back to back, ``x_sq`` (Fq,) squared norms
-    of the centred frames, sequence a at ``x_off[a]`` with ``x_len[a]`` frames; the same for the gallery. ``blk``
-    (B,) float32 squared distances from matrix products: those of pair p start at ``base[p]`` with row stride
-    ``stride[p]``; ``base[p] = -1``: the pair's band is computed in the kernel (symmetricP2 pairs with a path).
+
+@numba.njit(cache=True, parallel=True)
+def _dtw_groups(x64: np.ndarray, x32: np.ndarray, x_sq: np.ndarray, x_off: np.ndarray, x_len: np.ndarray,
+                y64: np.ndarray, y32: np.ndarray, y_sq: np.ndarray, y_src: np.ndarray, grp_frame: np.ndarray,
+                grp_len: np.ndarray, grp_size: np.ndarray, grp_first: np.ndarray, item_x: np.ndarray,
+                item_g: np.ndarray, base: np.ndarray, stride: np.ndarray, blk: np.ndarray, pattern: int,
+                fallback: bool, result: np.ndarray) -> None:
+    """Normalised DTW of query ``item_x[t]`` against every sequence of gallery group ``item_g[t]``, written into
+    ``result[item_x[t], grp_first[g]:grp_first[g] + grp_size[g]]`` (``result``: (Q, G)), for every item t.
+
+    Queries: ``x64`` (Fq, d) original and ``x32`` (Fq, d) centred float32 frames back to back, ``x_sq`` (Fq,)
+    squared norms of the centred frames; sequence a at ``x_off[a]`` with ``x_len[a]`` frames. Gallery, interleaved
+    by group (group g: ``grp_size[g]`` sequences of ``grp_len[g]`` frames from interleaved frame ``grp_frame[g]``):
+    ``y32`` (Fg, d), ``y_sq`` (Fg,), ``y_src`` (Fg,) the row of ``y64`` (Fg, d, original frames) each came from.
+    ``blk``: float32 squared distances from matrix products; item t's (n, m * K) block starts at ``base[t]``
+    with row stride ``stride[t]``; ``base[t] = -1``: none (symmetricP2 bands are then computed here).
     """
-    for p in numba.prange(pair_x.shape[0]):
-        a = pair_x[p]
-        b = pair_y[p]
+    for t in numba.prange(item_x.shape[0]):
+        a = item_x[t]
+        grp = item_g[t]
         n = x_len[a]
-        m = y_len[b]
+        m = grp_len[grp]
+        size = grp_size[grp]
+        first = grp_first[grp]
+        totals = np.empty(size)
         p2 = pattern == _P2 and _p2_admissible(n, m)
         if pattern == _P2 and not p2 and not fallback:
-            out[p] = np.inf
-            continue
-        cost = _pair_costs(x64, x32, x_sq, x_off[a], n, y64, y32, y_sq, y_off[b], m, p2, blk, base[p], stride[p])
-        total = _p2_total(cost, n, m) if p2 else _s2_total(cost, n, m)
-        out[p] = total / (n + m)
+            totals[:] = np.inf
+        else:
+            cost = _group_costs(x64, x32, x_sq, x_off[a], n, y64, y32, y_sq, y_src, grp_frame[grp], m, size, p2,
+                                blk, base[t], stride[t])
+            if p2:
+                _p2_group(cost, n, m, size, totals)
+            else:
+                _s2_group(cost, n, m, size, totals)
+        for k in range(size):
+            result[a, first + k] = totals[k] / (n + m)
 
 
 # ------------------------------------------------------------------------------------------------ python API
@@ -526,10 +579,10 @@ def _pack(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 class _Frames:
-    """S sequences packed for :func:`pairwise_dtw`.
+    """S sequences packed back to back for :func:`pairwise_dtw`.
 
     Attributes:
-        f64 (np.ndarray): (F, d) original frames back to back, float64 (for the direct recomputation).
+        f64 (np.ndarray): (F, d) original frames, float64 (for the direct recomputation).
         c32 (np.ndarray): (F, d) frames minus ``center``, float32.
         sq (np.ndarray): (F,) squared norms of the centred float64 frames.
         off (np.ndarray): (S,) first frame of each sequence; ``lengths`` (S,) its number of frames.
@@ -545,34 +598,106 @@ class _Frames:
         """One past the last frame of sequence ``index``."""
         return int(self.off[index] + self.lengths[index])
 
-    def augmented(self, query: bool) -> np.ndarray:
-        """(F, d + 2) float32 rows whose products are squared distances: ``[x, |x|^2, 1]`` for the queries,
-        ``[-2 y, 1, |y|^2]`` for the gallery, so that ``A @ B.T = |x|^2 + |y|^2 - 2 x.y``."""
-        ones = np.ones((len(self.sq), 1), np.float32)
-        sq = self.sq[:, None].astype(np.float32)
-        if query:
-            return np.ascontiguousarray(np.concatenate([self.c32, sq, ones], axis=1))
-        return np.ascontiguousarray(np.concatenate([-2.0 * self.c32, ones, sq], axis=1))
+
+class _Groups:
+    """Gallery sequences sorted by length, in groups of at most ``_GROUP_MAX`` of equal length, interleaved.
+
+    Attributes:
+        f64 (np.ndarray): (F, d) original frames packed in sequence order (:class:`_Frames`).
+        c32, sq (np.ndarray): (F, d) centred float32 frames and (F,) squared norms, interleaved: group g's frame j
+            of its k-th sequence at ``frame[g] + j * size[g] + k``; ``src`` (F,) the row of ``f64`` it came from.
+        first, size, length, frame (np.ndarray): (NG,) per group: first sequence, number of sequences, their
+            length, first interleaved frame.
+    """
+
+    def __init__(self, seqs: list[np.ndarray], center: np.ndarray) -> None:
+        packed = _Frames(seqs, center)
+        self.f64 = packed.f64
+        first, size = [], []
+        start = 0
+        for index in range(1, len(seqs) + 1):
+            if index == len(seqs) or packed.lengths[index] != packed.lengths[start] or index - start == _GROUP_MAX:
+                first.append(start)
+                size.append(index - start)
+                start = index
+        self.first = np.array(first, np.int64)
+        self.size = np.array(size, np.int64)
+        self.length = packed.lengths[self.first]
+        self.frame = np.zeros(len(first), np.int64)
+        np.cumsum((self.size * self.length)[:-1], out=self.frame[1:])
+        self.src = np.concatenate([(packed.off[b:b + k][None, :] + np.arange(m)[:, None]).ravel()
+                                   for b, k, m in zip(first, size, self.length)])
+        self.c32 = packed.c32[self.src]
+        self.sq = packed.sq[self.src]
+
+    def end(self, group: int) -> int:
+        """One past the last interleaved frame of ``group``."""
+        return int(self.frame[group] + self.size[group] * self.length[group])
+
+
+def _augmented(c32: np.ndarray, sq: np.ndarray, query: bool) -> np.ndarray:
+    """(F, d + 2) float32 rows whose products are squared distances: ``[x, |x|^2, 1]`` for the queries,
+    ``[-2 y, 1, |y|^2]`` for the gallery, so that ``A @ B.T = |x|^2 + |y|^2 - 2 x.y``."""
+    ones = np.ones((len(sq), 1), np.float32)
+    sq32 = sq[:, None].astype(np.float32)
+    parts = [c32, sq32, ones] if query else [-2.0 * c32, ones, sq32]
+    return np.ascontiguousarray(np.concatenate(parts, axis=1))
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_local_threads() -> Callable[[int], int] | None:
+    """OpenBLAS's ``openblas_set_num_threads_local`` (>= 0.3.27: the BLAS thread count of the calling thread
+    only) from the library bundled with numpy's wheels; None where numpy uses another BLAS."""
+    import ctypes
+    import glob
+    import os
+    pattern = os.path.join(os.path.dirname(np.__file__), os.pardir, 'numpy.libs', '*openblas*')
+    for path in sorted(glob.glob(pattern)):
+        try:
+            function = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+        return function
+    return None
 
 
 class _Products:
-    """Squared-distance blocks ``A[r0:r1] @ B[c0:c1].T`` by numpy (BLAS) or, with ``device``, by torch there."""
+    """Squared-distance blocks ``A[r0:r1] @ B[c0:c1].T`` by numpy (BLAS) or, with ``device``, by torch there.
 
-    def __init__(self, x: _Frames, y: _Frames, device: Any) -> None:
+    numpy: the blocks of a batch are shared among numba's number of threads, each running single-threaded BLAS
+    (BLAS's own threads would keep spinning after each product and slow down the numba kernel that follows).
+    """
+
+    def __init__(self, x: _Frames, y: _Groups, device: Any) -> None:
         self.device = device
-        self.a, self.b = x.augmented(query=True), y.augmented(query=False)
+        self.a, self.b = _augmented(x.c32, x.sq, query=True), _augmented(y.c32, y.sq, query=False)
         if device is not None:
             import torch
             self.torch = torch
             self.a = torch.from_numpy(self.a).to(device)
             self.b = torch.from_numpy(self.b).to(device)
 
-    def fill(self, jobs: list[tuple[int, int, int, int, int]], buffer: np.ndarray) -> None:
-        """For each job ``(r0, r1, c0, c1, offset)``: the (r1-r0, c1-c0) block, row-major, at ``buffer[offset:]``."""
-        if self.device is None:
+    def _numpy_jobs(self, jobs: list[tuple[int, int, int, int, int]], buffer: np.ndarray) -> None:
+        local = _blas_local_threads()
+        previous = local(1) if local is not None else None
+        try:
             for r0, r1, c0, c1, offset in jobs:
                 view = buffer[offset:offset + (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
                 np.matmul(self.a[r0:r1], self.b[c0:c1].T, out=view)
+        finally:
+            if local is not None:
+                local(previous)
+
+    def fill(self, jobs: list[tuple[int, int, int, int, int]], buffer: np.ndarray) -> None:
+        """For each job ``(r0, r1, c0, c1, offset)``: the (r1-r0, c1-c0) block, row-major, at ``buffer[offset:]``."""
+        if self.device is None:
+            workers = numba.get_num_threads() if _blas_local_threads() is not None else 1
+            if workers == 1 or len(jobs) < 2:
+                self._numpy_jobs(jobs, buffer)
+                return
+            with ThreadPoolExecutor(workers) as pool:  # numpy releases the GIL in matmul
+                list(pool.map(self._numpy_jobs, [jobs[w::workers] for w in range(workers)], [buffer] * workers))
             return
         torch = self.torch
         previous = torch.get_float32_matmul_precision()
@@ -592,57 +717,71 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(start), int(stop)) for start, stop in zip(edges[::2], edges[1::2])]
 
 
-def _gallery_chunks(lengths: np.ndarray, max_frames: int) -> list[tuple[int, int]]:
-    """Consecutive ``[b0, b1)`` of at most ``max_frames`` frames each (at least one sequence)."""
-    chunks, start, frames = [], 0, 0
-    for index, length in enumerate(lengths):
-        if index > start and frames + length > max_frames:
-            chunks.append((start, index))
-            start, frames = index, 0
-        frames += int(length)
-    chunks.append((start, len(lengths)))
+def _group_chunks(y: _Groups, max_frames: int) -> list[tuple[int, int]]:
+    """Consecutive groups ``[g0, g1)`` of at most ``max_frames`` interleaved frames each (at least one group)."""
+    chunks, start = [], 0
+    for grp in range(1, len(y.size) + 1):
+        if grp == len(y.size) or y.end(grp) - y.frame[start] > max_frames:
+            chunks.append((start, grp))
+            start = grp
     return chunks
 
 
-def _run_chunk(x: _Frames, y: _Frames, products: _Products, plans: list[tuple[int, np.ndarray, np.ndarray]],
-               b0: int, b1: int, pattern: int, fallback: bool, result: np.ndarray) -> int:
-    """DTW of the pairs in ``plans`` (query a, its gallery indices (K,), which of them take a matrix product (K,));
-    returns the number of pairs. Products: one per query and run of gallery sequences (numpy), or one for all
-    queries of the chunk against gallery ``[b0, b1)`` (torch)."""
-    jobs, size = [], 0
-    pair_x, pair_y, base, stride = [], [], [], []
-    if products.device is not None:
-        r0, r1 = int(x.off[plans[0][0]]), x.end(plans[-1][0])
-        c0, c1 = int(y.off[b0]), y.end(b1 - 1)
-        jobs.append((r0, r1, c0, c1, 0))
-        size = (r1 - r0) * (c1 - c0)
-    for a, bs, dense in plans:
-        a_base = np.full(len(bs), -1, np.int64)
-        a_stride = np.zeros(len(bs), np.int64)
-        if products.device is not None:
-            a_base[:] = (x.off[a] - r0) * (c1 - c0) + y.off[bs] - c0
-            a_stride[:] = c1 - c0
+class _Batch:
+    """Work items (query a, gallery group g) for one call of :func:`_dtw_groups`, and the matrix products they
+    read: per query one product for each run of consecutive groups that needs one (numpy), or one product of all
+    the batch's queries against the batch's groups ``[g0, g1)`` (torch)."""
+
+    def __init__(self, x: _Frames, y: _Groups, g0: int, g1: int, whole: bool) -> None:
+        self.x, self.y, self.g0, self.g1, self.whole = x, y, g0, g1, whole
+        self.items_x: list[np.ndarray] = []
+        self.items_g: list[np.ndarray] = []
+        self.dense: list[np.ndarray] = []
+        self.size = 0  # float32 values of the products
+        self.count = 0  # items
+
+    def cost(self, a: int, groups: np.ndarray, dense: np.ndarray) -> int:
+        """Product values that adding query a with ``groups`` (its ``dense`` ones need a product) would add."""
+        if self.whole:
+            rows = (self.x.end(a) - int(self.x.off[self.items_x[0][0]])) if self.items_x else int(self.x.lengths[a])
+            return rows * (self.y.end(self.g1 - 1) - int(self.y.frame[self.g0])) - self.size
+        return int(self.x.lengths[a]) * int((self.y.size[groups[dense]] * self.y.length[groups[dense]]).sum())
+
+    def add(self, a: int, groups: np.ndarray, dense: np.ndarray) -> None:
+        self.size += self.cost(a, groups, dense)
+        self.items_x.append(np.full(len(groups), a, np.int64))
+        self.items_g.append(groups)
+        self.dense.append(dense)
+        self.count += len(groups)
+
+    def run(self, products: _Products, pattern: int, fallback: bool, result: np.ndarray) -> None:
+        x, y = self.x, self.y
+        item_x, item_g = np.concatenate(self.items_x), np.concatenate(self.items_g)
+        base = np.full(len(item_x), -1, np.int64)
+        stride = np.zeros(len(item_x), np.int64)
+        jobs, size, start = [], 0, 0
+        if self.whole:
+            r0, r1 = int(x.off[item_x[0]]), x.end(int(item_x[-1]))
+            c0, c1 = int(y.frame[self.g0]), y.end(self.g1 - 1)
+            jobs.append((r0, r1, c0, c1, 0))
+            size = (r1 - r0) * (c1 - c0)
+            base[:] = (x.off[item_x] - r0) * (c1 - c0) + y.frame[item_g] - c0
+            stride[:] = c1 - c0
         else:
-            for start, stop in _runs(dense):
-                r0, r1 = int(x.off[a]), x.end(a)
-                c0, c1 = int(y.off[bs[start]]), y.end(int(bs[stop - 1]))
-                jobs.append((r0, r1, c0, c1, size))
-                a_base[start:stop] = size + y.off[bs[start:stop]] - c0
-                a_stride[start:stop] = c1 - c0
-                size += (r1 - r0) * (c1 - c0)
-        pair_x.append(np.full(len(bs), a, np.int64))
-        pair_y.append(bs)
-        base.append(a_base)
-        stride.append(a_stride)
-    buffer = np.empty(size, np.float32)
-    products.fill(jobs, buffer)
-    px, py = np.concatenate(pair_x), np.concatenate(pair_y)
-    out = np.empty(len(px))
-    with numba.parallel_chunksize(_CHUNK_NEW):
-        _dtw_pair_list(x.f64, x.c32, x.sq, x.off, x.lengths, y.f64, y.c32, y.sq, y.off, y.lengths, px, py,
-                       np.concatenate(base), np.concatenate(stride), buffer, pattern, fallback, out)
-    result[px, py] = out
-    return len(px)
+            for groups, dense in zip(self.items_g, self.dense):
+                a = int(item_x[start])
+                for lo, hi in _runs(dense):
+                    c0, c1 = int(y.frame[groups[lo]]), y.end(int(groups[hi - 1]))
+                    jobs.append((int(x.off[a]), x.end(a), c0, c1, size))
+                    base[start + lo:start + hi] = size + y.frame[groups[lo:hi]] - c0
+                    stride[start + lo:start + hi] = c1 - c0
+                    size += int(x.lengths[a]) * (c1 - c0)
+                start += len(groups)
+        buffer = np.empty(size, np.float32)
+        products.fill(jobs, buffer)
+        with numba.parallel_chunksize(1):
+            _dtw_groups(x.f64, x.c32, x.sq, x.off, x.lengths, y.f64, y.c32, y.sq, y.src, y.frame, y.length, y.size,
+                        y.first, item_x, item_g, base, stride, buffer, pattern, fallback, result)
 
 
 def pairwise_dtw(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | None = None,
@@ -659,9 +798,9 @@ def pairwise_dtw(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | 
             distance instead of inf (per pair). False keeps inf (the reference's retrieval does this).
         progress (bool): show a tqdm progress bar over the pairs.
         device (str | torch.device | None): None (default): matrix products by numpy (BLAS), symmetricP2 bands
-            in the numba kernel. A torch device (``'cuda'``, ``'cpu'``, ...): every pair's squared distances come
-            from float32 torch matrix products on that device (TF32 off); the dynamic programme stays in numba.
-            The results agree with ``device=None`` to about 1e-6 relative.
+            in the numba kernel. A torch device (``'cuda'``, ``'cpu'``, ...): the squared distances of every pair
+            come from float32 torch matrix products on that device (TF32 off); the dynamic programme stays in
+            numba on the CPU. The results agree with ``device=None`` to about 1e-6 relative.
 
     Returns:
         np.ndarray: (Q, G) float64 distances ``total / (len_i + len_j)``; inf where no path (``fallback=False``).
@@ -680,53 +819,47 @@ def pairwise_dtw(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | 
         return out
     if qs[0].shape[1] != gs[0].shape[1]:
         raise ValueError(f'queries have d = {qs[0].shape[1]} but the gallery has d = {gs[0].shape[1]}')
-    # Gallery sorted by length: the pairs of a query that need a whole matrix are then a few runs of consecutive
-    # gallery sequences (too short or too long for a symmetricP2 path), one matrix product each.
     g_order = np.argsort(np.array([len(s) for s in gs]), kind='stable')
     q_order = g_order if symmetric else np.arange(len(qs))
     center = np.concatenate(qs if symmetric else qs + gs, axis=0).mean(axis=0)
     x = _Frames([qs[i] for i in q_order], center)
-    y = x if symmetric else _Frames([gs[i] for i in g_order], center)
+    y = _Groups([gs[i] for i in g_order], center)
     products = _Products(x, y, device)
-    result = np.full((len(qs), len(gs)), np.inf)  # sorted order
+    result = np.full((len(qs), len(gs)), np.inf)  # in the sorted orders
+    group_of = np.repeat(np.arange(len(y.size)), y.size)  # gallery index -> its group
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=len(qs) * (len(qs) + 1) // 2 if symmetric else len(qs) * len(gs), desc='DTW pairs',
-                   unit='pair')
-    for b0, b1 in _gallery_chunks(y.lengths, _GALLERY_FRAMES):
-        gallery_frames = y.end(b1 - 1) - int(y.off[b0])
-        plans: list[tuple[int, np.ndarray, np.ndarray]] = []
-        size = pairs = rows = 0
-        for a in range(b1 if symmetric else len(qs)):
-            bs = np.arange(max(b0, a) if symmetric else b0, b1)
-            n = int(x.lengths[a])
+        total = int((len(gs) - y.first[group_of]).sum()) if symmetric else len(qs) * len(gs)
+        bar = tqdm(total=total, desc='DTW pairs', unit='pair')
+    for g0, g1 in _group_chunks(y, _GALLERY_FRAMES):
+        batch = _Batch(x, y, g0, g1, device is not None)
+        pairs = 0
+        for a in range(int(y.first[g1 - 1] + y.size[g1 - 1]) if symmetric else len(qs)):
+            groups = np.arange(max(g0, int(group_of[a])) if symmetric else g0, g1)
+            pairs_a = int(y.size[groups].sum())
             if pattern == _P2:
-                n1, m1 = n - 1, y.lengths[bs] - 1
+                n1, m1 = int(x.lengths[a]) - 1, y.length[groups] - 1
                 admissible = 2 * np.maximum(n1, m1) <= 3 * np.minimum(n1, m1)
-                if not fallback:
-                    bs = bs[admissible]
-                dense = ~admissible if fallback else np.zeros(len(bs), bool)
+                groups = groups if fallback else groups[admissible]
+                dense = ~admissible if fallback else np.zeros(len(groups), bool)
             else:
-                dense = np.ones(len(bs), bool)
+                dense = np.ones(len(groups), bool)
             if device is not None:
-                dense = np.ones(len(bs), bool)
-                need = (rows + n) * gallery_frames - size
-            else:
-                need = n * int(y.lengths[bs[dense]].sum())
-            if plans and (size + need > _BUFFER_FLOATS or pairs + len(bs) > _PAIRS_PER_CALL):
-                done = _run_chunk(x, y, products, plans, b0, b1, pattern, fallback, result)
+                dense = np.ones(len(groups), bool)
+            if batch.count and (batch.size + batch.cost(a, groups, dense) > _BUFFER_FLOATS
+                                or batch.count + len(groups) > _ITEMS_PER_CALL):
+                batch.run(products, pattern, fallback, result)
                 if bar is not None:
-                    bar.update(done)
-                plans, size, pairs, rows = [], 0, 0, 0
-                need = n * (gallery_frames if device is not None else int(y.lengths[bs[dense]].sum()))
-            if len(bs):
-                plans.append((a, bs, dense))
-                size, pairs, rows = size + need, pairs + len(bs), rows + n
-        if plans:
-            done = _run_chunk(x, y, products, plans, b0, b1, pattern, fallback, result)
-            if bar is not None:
-                bar.update(done)
+                    bar.update(pairs)
+                batch, pairs = _Batch(x, y, g0, g1, device is not None), 0
+            if len(groups):
+                batch.add(a, groups, dense)
+            pairs += pairs_a
+        if batch.count:
+            batch.run(products, pattern, fallback, result)
+        if bar is not None:
+            bar.update(pairs)
     if bar is not None:
         bar.close()
     if symmetric:

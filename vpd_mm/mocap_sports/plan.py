@@ -41,8 +41,9 @@ from ..corpus import Corpus, CorpusFormatError
 from .motion import FlightEdit, Segment
 
 __all__ = [
-    'ActionClass', 'ACTION_CLASSES', 'CLASS_SETS', 'FILLER_CLIPS', 'MocapSportsSpec', 'PRESETS', 'Instance', 'plan_instances',
-    'read_instances', 'vipe_clip_split', 'SPORT', 'GENERATOR_VERSION'
+    'ActionClass', 'ACTION_CLASSES', 'CLASS_SETS', 'FILLER_CLIPS', 'JUMP_FLIGHT', 'BACKFLIP_FLIGHT', 'SPIN_FLIGHT',
+    'MocapSportsSpec', 'PRESETS', 'Instance', 'plan_instances', 'read_instances', 'vipe_clip_split', 'SPORT',
+    'GENERATOR_VERSION'
 ]
 
 SPORT = 'mocap_sports'
