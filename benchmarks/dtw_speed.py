@@ -1,35 +1,47 @@
-"""All-pairs DTW speed: ``vpd_mm.evaluation.pairwise_dtw`` against dtw-python over the same pairs.
+"""All-pairs DTW speed on the same data: ``vpd_mm.evaluation.pairwise_dtw`` (matrix products + numba), the
+previous per-cell implementation (``pairwise_dtw_percell``), dtaidistance's C/OpenMP ``dtw_ndim`` and dtw-python.
 
-Random sequences (default 200 queries x 1,000 gallery, lengths uniform in [40, 80], d = 64, float32 features as
-the corpus stores them), Euclidean frame cost, symmetricP2 with the symmetric2 fallback per pair (the same rule
-on both sides: dtw-python raises for pairs without a symmetricP2 path and is then run with symmetric2). Prints the
-wall time of both, the speed ratio, and the largest difference between the two results.
+Random sequences (default 50 queries x 400 gallery, all 20,000 pairs, lengths uniform in [40, 80], d = 64, seed 0,
+float32 features as the corpus stores them), Euclidean frame cost, symmetricP2 with the symmetric2 fallback per
+pair (dtw-python raises for pairs without a symmetricP2 path and is then run with symmetric2, the same rule).
 
-dtw-python runs every pair by default (about a minute here). ``--oracle-pairs N`` times it on N random pairs only
-and extrapolates per pair; the printout says so.
+Speed is in cells per second: a pair of lengths N and M counts N * M cells (its whole DTW matrix), whatever part of
+it an implementation evaluates. dtaidistance has no step patterns and sums squared frame distances (then a square
+root), so its distances differ from ours: only its speed is compared. The numbers of ours are the best of
+``--repeats`` runs (old and new interleaved, so that other load on the machine hits both alike); CPU time is that
+of all threads of the process (what the cores did, whatever else runs on the machine).
 
 Usage:
-    python benchmarks/dtw_speed.py [--queries 200] [--gallery 1000] [--oracle-pairs 0] [--seed 0]
+    python benchmarks/dtw_speed.py [--queries 50] [--gallery 400] [--repeats 5] [--oracle-pairs 0]
+        [--torch-device cpu] [--no-dtaidistance] [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import time
+from typing import Callable
 
 import numpy as np
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='All-pairs DTW: vpd_mm (numba) against dtw-python, same pairs.')
-    parser.add_argument('--queries', type=int, default=200, help='query sequences (default 200)')
-    parser.add_argument('--gallery', type=int, default=1000, help='gallery sequences (default 1000)')
+    parser = argparse.ArgumentParser(
+        description='All-pairs DTW on the same data: vpd_mm (new and previous), dtaidistance and dtw-python, in '
+        'cells/s, and the largest relative difference between vpd_mm and dtw-python.')
+    parser.add_argument('--queries', type=int, default=50, help='query sequences (default 50)')
+    parser.add_argument('--gallery', type=int, default=400, help='gallery sequences (default 400)')
     parser.add_argument('--min-len', type=int, default=40, help='shortest sequence (default 40)')
     parser.add_argument('--max-len', type=int, default=80, help='longest sequence (default 80)')
     parser.add_argument('--dim', type=int, default=64, help='feature dimension (default 64)')
+    parser.add_argument('--repeats', type=int, default=5, help='timed runs of each vpd_mm path, best kept (default 5)')
     parser.add_argument('--oracle-pairs', type=int, default=0,
-                        help='time dtw-python on this many random pairs and extrapolate (default 0: all pairs)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
+                        help='run dtw-python on this many random pairs only and extrapolate its time '
+                        '(default 0: all pairs)')
+    parser.add_argument('--torch-device', default=None,
+                        help="also time pairwise_dtw(device=...) with torch products, e.g. 'cpu' or 'cuda'")
+    parser.add_argument('--no-dtaidistance', action='store_true', help='skip dtaidistance')
+    parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
     return parser.parse_args()
 
 
@@ -42,13 +54,20 @@ def dtw_python_pair(x: np.ndarray, y: np.ndarray) -> float:
         return dtw(x, y, dist_method='euclidean', step_pattern=symmetric2, distance_only=True).normalizedDistance
 
 
+def timed(function: Callable[[], np.ndarray]) -> tuple[np.ndarray, float, float]:
+    """``function()``, its wall time and the CPU time of all the process's threads (s)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    result = function()
+    return result, time.perf_counter() - start, time.process_time() - cpu
+
+
 def main() -> None:
     args = parse_args()
     from importlib.metadata import version
 
     import numba
 
-    from vpd_mm.evaluation.dtw import pairwise_dtw
+    from vpd_mm.evaluation.dtw import pairwise_dtw, pairwise_dtw_percell
 
     rng = np.random.default_rng(args.seed)
 
@@ -57,50 +76,83 @@ def main() -> None:
                 .astype(np.float32) for _ in range(count)]
 
     queries, gallery = make(args.queries), make(args.gallery)
+    q_len = np.array([len(q) for q in queries])
+    g_len = np.array([len(g) for g in gallery])
     num_pairs = args.queries * args.gallery
-    print(f'{args.queries} queries x {args.gallery} gallery = {num_pairs:,} pairs, lengths '
-          f'{args.min_len}-{args.max_len}, d = {args.dim}; CPU cores {os.cpu_count()}, numba threads '
-          f'{numba.get_num_threads()}')
+    cells = int(q_len.sum() * g_len.sum())
+    n1, m1 = q_len[:, None] - 1, g_len[None] - 1
+    no_path = 2 * np.maximum(n1, m1) > 3 * np.minimum(n1, m1)
+    print(f'{args.queries} queries x {args.gallery} gallery = {num_pairs:,} pairs, lengths {args.min_len}-'
+          f'{args.max_len}, d = {args.dim}, seed {args.seed}: {cells / 1e6:.1f} M cells; {100 * no_path.mean():.1f}% '
+          f'of the pairs have no symmetricP2 path (symmetric2 fallback)')
+    print(f'CPU cores {os.cpu_count()}, numba threads {numba.get_num_threads()}, 1-minute load average '
+          f'{os.getloadavg()[0]:.2f}', flush=True)
 
+    paths: dict[str, Callable[[], np.ndarray]] = {
+        'vpd_mm pairwise_dtw (products + numba)': lambda: pairwise_dtw(queries, gallery),
+        'vpd_mm pairwise_dtw_percell (previous)': lambda: pairwise_dtw_percell(queries, gallery),
+    }
+    if args.torch_device:
+        paths[f"vpd_mm pairwise_dtw(device='{args.torch_device}')"] = \
+            lambda: pairwise_dtw(queries, gallery, device=args.torch_device)
     start = time.perf_counter()
     pairwise_dtw(queries[:2], gallery[:2])  # load (or compile) the numba kernels
-    print(f'numba warm-up (cache load or compile): {time.perf_counter() - start:.2f} s (not counted)')
+    pairwise_dtw_percell(queries[:2], gallery[:2])
+    if args.torch_device:
+        pairwise_dtw(queries[:2], gallery[:2], device=args.torch_device)
+    print(f'warm-up (numba cache load or compile): {time.perf_counter() - start:.2f} s (not counted)', flush=True)
 
-    start, cpu = time.perf_counter(), time.process_time()
-    ours = pairwise_dtw(queries, gallery, step_pattern='symmetricP2', fallback=True)
-    t_ours, cpu_ours = time.perf_counter() - start, time.process_time() - cpu
-    q_len = np.array([len(q) for q in queries])[:, None] - 1
-    g_len = np.array([len(g) for g in gallery])[None, :] - 1
-    no_path = 2 * np.maximum(q_len, g_len) > 3 * np.minimum(q_len, g_len)
-    print(f'vpd_mm pairwise_dtw:  {t_ours:8.2f} s  ({1e6 * t_ours / num_pairs:.1f} us/pair; CPU time of all threads '
-          f'{cpu_ours:.2f} s; {100 * no_path.mean():.1f}% of pairs have no symmetricP2 path and use the '
-          'symmetric2 fallback)')
+    results: dict[str, np.ndarray] = {}
+    best: dict[str, tuple[float, float]] = {name: (np.inf, np.inf) for name in paths}
+    for repeat in range(args.repeats):
+        for name, function in paths.items():
+            results[name], wall, cpu = timed(function)
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+        print(f'  vpd_mm run {repeat + 1}/{args.repeats} done', flush=True)
+
+    rows: list[tuple[str, float, float, str]] = [(name, wall, cpu, f'best of {args.repeats}')
+                                                 for name, (wall, cpu) in best.items()]
+    if not args.no_dtaidistance:
+        from dtaidistance import dtw_ndim
+        series = [np.ascontiguousarray(s, dtype=np.float64) for s in queries + gallery]
+        block = ((0, args.queries), (args.queries, args.queries + args.gallery))
+        print('dtaidistance dtw_ndim.distance_matrix_fast (C, OpenMP) ...', flush=True)
+        dtw_ndim.distance_matrix_fast(series[:3], parallel=True)  # load the C extension
+        _, wall, cpu = timed(lambda: dtw_ndim.distance_matrix_fast(series, block=block, parallel=True))
+        rows.append((f'dtaidistance {version("dtaidistance")} dtw_ndim', wall, cpu,
+                     'C/OpenMP; no step pattern, squared frame costs'))
 
     if args.oracle_pairs and args.oracle_pairs < num_pairs:
         chosen = rng.choice(num_pairs, size=args.oracle_pairs, replace=False)
-        note = f'timed on {args.oracle_pairs:,} random pairs, extrapolated to all {num_pairs:,}'
+        note = f'{args.oracle_pairs:,} random pairs, time extrapolated'
     else:
         chosen = np.arange(num_pairs)
-        note = f'all {num_pairs:,} pairs'
+        note = 'all pairs, single-threaded'
     pairs = [(int(p) // args.gallery, int(p) % args.gallery) for p in chosen]
     reference = np.empty(len(pairs))
+    print(f'dtw-python on {len(pairs):,} pairs ...', flush=True)
+    from tqdm import tqdm
     start, cpu = time.perf_counter(), time.process_time()
-    for index, (a, b) in enumerate(pairs):
+    for index, (a, b) in enumerate(tqdm(pairs, unit='pair', mininterval=2.0)):
         reference[index] = dtw_python_pair(queries[a], gallery[b])
-    t_ref_measured, cpu_ref = time.perf_counter() - start, time.process_time() - cpu
     scale = num_pairs / len(pairs)
-    t_ref, cpu_ref = t_ref_measured * scale, cpu_ref * scale
-    per_pair = 1e6 * t_ref_measured / len(pairs)
-    print(f'dtw-python {version("dtw-python"):9s} {t_ref:8.2f} s  ({per_pair:.1f} us/pair; CPU time {cpu_ref:.2f} s; '
-          f'{note}; single-threaded)')
-    diff = np.abs(ours[tuple(np.array(pairs).T)] - reference).max()
-    print(f'max |vpd_mm - dtw-python| over the compared pairs: {diff:.2e}')
-    print(f'speed ratio, wall time (dtw-python / vpd_mm): {t_ref / t_ours:.1f}x  (target >= 20x)')
-    print(f'CPU-time ratio (dtw-python / vpd_mm, all threads summed; what one core gains, independent of other '
-          f'load on the machine): {cpu_ref / cpu_ours:.1f}x')
-    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
-    print(f'1-minute load average at the end: {load:.2f} on {os.cpu_count()} cores (a wall-time ratio measured '
-          'while other jobs run understates the 2-thread speed-up)')
+    rows.append((f'dtw-python {version("dtw-python")}', (time.perf_counter() - start) * scale,
+                 (time.process_time() - cpu) * scale, note))
+
+    print(f'\n{"implementation":45s} {"wall s":>8s} {"CPU s":>8s} {"M cells/s":>10s}  notes')
+    for name, wall, cpu, notes in rows:
+        print(f'{name:45s} {wall:8.3f} {cpu:8.3f} {cells / wall / 1e6:10.1f}  {notes}')
+    new_name, old_name = list(paths)[:2]
+    print(f'\nspeed-up of pairwise_dtw over the previous implementation: wall '
+          f'{best[old_name][0] / best[new_name][0]:.2f}x, CPU time {best[old_name][1] / best[new_name][1]:.2f}x')
+    index = tuple(np.array(pairs).T)
+    for name in paths:
+        ours = results[name][index]
+        print(f'max relative difference, {name} vs dtw-python: {np.max(np.abs(ours - reference) / reference):.2e}')
+    print(f'max relative difference, new vs previous implementation (all pairs): '
+          f'{np.max(np.abs(results[new_name] - results[old_name]) / results[old_name]):.2e}')
+    print(f'1-minute load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (other jobs on the '
+          'machine lengthen the wall times)')
 
 
 if __name__ == '__main__':

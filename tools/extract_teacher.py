@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'running a teacher; score = min of the two')
     parser.add_argument('--device', help="torch device for VIPE* (default: 'cuda' when available, else 'cpu')")
     parser.add_argument('--batch-size', type=int, default=4096, help='poses per VIPE* forward pass')
+    parser.add_argument('--score', default='pose', choices=['pose', 'mirror', 'temporal', 'mirror_temporal'],
+                        help="the teacher's per-frame score: the pose estimator's own joint scores (pose, "
+                        'default), its agreement with itself on the mirrored video (mirror; needs pose_mirror/ '
+                        'from extract_pose_mediapipe.py --mirror), with the neighbouring frames (temporal), or '
+                        'the smaller of the two')
     parser.add_argument('--overwrite', action='store_true', help='recompute existing outputs')
     args = parser.parse_args(argv)
     if (args.teacher is None) == (args.concat is None):
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                 model = load_vipe_embedder(args.checkpoint, args.config, args.device)
                 teacher = functools.partial(vipe_teacher, model, with_inverted=args.invert,
                                             batch_size=args.batch_size)
-            stats = teacher_on_corpus(corpus, name, teacher, overwrite=args.overwrite)
+            stats = teacher_on_corpus(corpus, name, teacher, overwrite=args.overwrite, score=args.score)
     except (ValueError, CorpusFormatError, UnsafeCheckpointError) as error:
         fail(str(error))
     print(f'{name}: {summary_line(stats)}')

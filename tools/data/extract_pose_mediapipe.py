@@ -6,6 +6,7 @@ finds nobody has NaN keypoints and score 0. Resumable: videos with a pose file a
 Example:
     python tools/data/extract_pose_mediapipe.py data/mocap_sports
     python tools/data/extract_pose_mediapipe.py data/mocap_sports --static --overwrite
+    python tools/data/extract_pose_mediapipe.py data/mocap_sports --mirror   # + pose_mirror/ for mirror scores
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='processes (default: min(2, CPUs))')
     parser.add_argument('--videos', nargs='+', metavar='ID', help='only these video ids (default: all tracked)')
     parser.add_argument('--overwrite', action='store_true', help='recompute existing pose files')
+    parser.add_argument('--mirror', action='store_true',
+                        help='also run on the mirrored video and write pose_mirror/ (mapped back to the original '
+                        'image): the teacher scores of tools/extract_teacher.py --score mirror')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     return parser.parse_args(argv)
 
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         stats = run_mediapipe(Corpus(args.corpus), static=args.static, workers=args.workers,
                               overwrite=args.overwrite, progress=not args.no_progress, video_ids=args.videos,
-                              log=print)
+                              log=print, mirror=args.mirror)
     except (CorpusFormatError, ImportError) as error:
         raise SystemExit(f'error: {error}') from None
     if not stats['written'] and not stats['errors']:
