@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.vpd_mm-installed
 PYTEST_ARGS ?=
+PRESET ?= default
 
 .PHONY: install test demo clean-venv
 
@@ -26,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py --preset $(PRESET)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,6 +1,8 @@
-"""`make demo` in miniature: tools/demo.py --preset tiny runs the whole pipeline (render, MediaPipe teacher, PCK,
-crops, flow, both teachers, VIPE* training, two distillations, feature extraction, few-shot BiGRU and DTW-NN,
-decoder error) on 3 classes x 3 instances, writes every output, and a rerun reuses the finished stages."""
+"""`make demo` in miniature: tools/demo.py --preset tiny runs the whole pipeline (render, MediaPipe teacher on each
+video and its mirror, PCK, the score design check, crops, flow, the oracle and 2D teachers, VIPE* training, three
+distillations (oracle student, 2D-VPD, VI-VPD), feature extraction, few-shot BiGRU and DTW-NN on six feature sets,
+the headroom design check, decoder error) on 3 classes x 3 instances, writes every output, and a rerun reuses the
+finished stages."""
 from __future__ import annotations
 
 import json
@@ -11,8 +13,10 @@ import pytest
 
 from conftest import run_python
 
-STAGES = ('corpus', 'teacher_pose', 'teacher_pck', 'crops_flow', 'teacher_pose2d', 'vipe_train', 'teacher_vipe',
-          'distill_2d_vpd', 'distill_vi_vpd', 'fewshot', 'decoder_error')
+STAGES = ('corpus', 'teacher_pose', 'teacher_pck', 'design_scores', 'crops_flow', 'teacher_pose2d', 'vipe_train',
+          'teacher_vipe', 'distill_oracle_student', 'distill_2d_vpd', 'distill_vi_vpd', 'fewshot', 'decoder_error')
+FEATURE_SETS = ('Oracle: ground-truth 2D joints', 'Normalized 2D joints', 'VIPE*', 'Oracle student (from gt2d)',
+                '2D-VPD', 'VI-VPD')
 
 
 @pytest.mark.slow
@@ -24,13 +28,27 @@ def test_demo_miniature_end_to_end_and_rerun(tmp_path):
 
     with open(osp.join(out, 'results.json')) as f:
         results = json.load(f)
-    # the table: 4 feature sets x 2 methods, one column per k
+    # the table: 6 feature sets x 2 methods, one column per k
     rows = [line for line in results['table_markdown'].splitlines() if line.startswith('| BiGRU') or
             line.startswith('| DTW-NN')]
-    assert len(rows) == 8 and all(row.count('|') == 3 for row in rows)  # label + k=1
+    assert len(rows) == 12 and all(row.count('|') == 3 for row in rows)  # label + k=1
     assert '| Features | k=1 |' in printed
     labels = {(d['method'], d['label']) for d in results['fewshot']}
-    assert labels == {(m, n) for m in ('bigru', 'dtw') for n in ('Normalized 2D joints', 'VIPE*', '2D-VPD', 'VI-VPD')}
+    assert labels == {(m, n) for m in ('bigru', 'dtw') for n in FEATURE_SETS}
+    # the design checks, measured without any student
+    design = results['design_checks']
+    for method in ('bigru', 'dtw'):
+        row = design['headroom'][method]['1']
+        assert row['gap'] == pytest.approx(row['oracle'] - row['teacher'], abs=0.11)
+    scores = design['teacher_score']
+    assert scores['frames'] > 0 and set(scores['candidates']) == {'pose', 'mirror', 'temporal', 'mirror_temporal'}
+    assert all((c['rho'] is None or -1 <= c['rho'] <= 1) and 0 <= c['removed'] <= 1
+               for c in scores['candidates'].values())
+    # the three students, with their validation loss against the mean target
+    assert set(results['students']) == {'oracle_student', '2d_vpd', 'vi_vpd'}
+    assert results['students']['oracle_student']['teacher'] == 'gt2d'
+    assert all(s['val_loss'] > 0 and s['val_loss_const'] > 0 for s in results['students'].values())
+    assert results['preset_sizes']['input_size'] == 32
     for doc in results['fewshot']:
         acc = doc['results']['1']
         assert 0.0 <= acc['mean'] <= 1.0 and len(doc['runs']) == 1
@@ -48,8 +66,9 @@ def test_demo_miniature_end_to_end_and_rerun(tmp_path):
     videos = sorted(p[:-5] for p in __import__('os').listdir(osp.join(corpus, 'tracks')))
     assert len(videos) == 9
     for video in videos:
-        for path in (f'videos/{video}.mp4', f'pose/{video}.npz', f'gt_pose/{video}.npz', f'crops/{video}',
-                     f'flow/{video}', f'teacher/pose2d/{video}.npz', f'teacher/vipe/{video}.npz',
+        for path in (f'videos/{video}.mp4', f'pose/{video}.npz', f'pose_mirror/{video}.npz', f'gt_pose/{video}.npz',
+                     f'crops/{video}', f'flow/{video}', f'teacher/pose2d/{video}.npz', f'teacher/gt2d/{video}.npz',
+                     f'teacher/vipe/{video}.npz', f'features/oracle_student/{video}.npz',
                      f'features/2d_vpd/{video}.npz', f'features/vi_vpd/{video}.npz'):
             assert osp.exists(osp.join(corpus, path)), path
     with np.load(osp.join(corpus, f'features/vi_vpd/{videos[0]}.npz')) as data:

@@ -376,7 +376,8 @@ def report(summary: dict, table: str, ks: tuple, out: str, plot_path: str) -> No
     print(f"\n# Design check 2: the teacher's frame score against its joint error ({scores['frames']} detected test "
           f"frames, {scores['missed']} missed; threshold {scores['threshold']})\n")
     for name, row in scores['candidates'].items():
-        print(f'  {name:16s} rank correlation {row["rho"]:+.3f}  removes {100 * row["removed"]:.1f}% of frames  '
+        rho = 'n/a' if row['rho'] is None else f'{row["rho"]:+.3f}'
+        print(f'  {name:16s} rank correlation {rho}  removes {100 * row["removed"]:.1f}% of frames  '
               f'error kept {row["error_kept"]}  removed {row["error_removed"]}')
     print('\n# Students (validation loss against predicting the mean target)\n')
     for name, row in summary['students'].items():

@@ -43,7 +43,8 @@ def score_error_table(corpus: Corpus, split: str = 'test', scores: Sequence[str]
 
     Returns:
         dict: ``frames`` (detected frames), ``missed`` (frames without a pose) and per candidate: ``rho``
-        (Spearman correlation of score and error; negative = a higher score means a smaller error),
+        (Spearman correlation of score and error; negative = a higher score means a smaller error; None when
+        the score is constant),
         ``removed`` (fraction of detected frames below the threshold), ``error_kept`` and ``error_removed``
         (mean error of the frames kept and removed), ``error_by_score_quartile`` (lowest quartile first).
     """
@@ -68,8 +69,9 @@ def score_error_table(corpus: Corpus, split: str = 'test', scores: Sequence[str]
         keep = score >= threshold
         quartiles = np.quantile(score, [0.25, 0.5, 0.75])
         bins = np.digitize(score, quartiles)
+        rho = float(spearmanr(score, e).statistic) if len(e) > 2 and np.ptp(score) > 0 else float('nan')
         out['candidates'][name] = dict(
-            rho=float(spearmanr(score, e).statistic), removed=float(1 - keep.mean()),
+            rho=rho if np.isfinite(rho) else None, removed=float(1 - keep.mean()),
             error_kept=float(e[keep].mean()) if keep.any() else None,
             error_removed=float(e[~keep].mean()) if (~keep).any() else None,
             error_by_score_quartile=[float(e[bins == b].mean()) if (bins == b).any() else None for b in range(4)])
