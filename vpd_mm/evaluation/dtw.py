@@ -933,6 +933,20 @@ def _all_pairs(x: _Frames, y: _Groups, products: _Products, pattern: int, fallba
     return result
 
 
+def _checked_pairs(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | None,
+                   step_pattern: str) -> tuple[Any, bool, list[np.ndarray], list[np.ndarray]]:
+    """Validate the arguments of the pairwise functions: (pattern, symmetric, queries, gallery)."""
+    if step_pattern not in STEP_PATTERNS:
+        raise ValueError(f'unknown step_pattern {step_pattern!r}; expected one of {STEP_PATTERNS}')
+    pattern = _P2 if step_pattern == 'symmetricP2' else _S2
+    symmetric = gallery is None
+    qs = _as_sequences(queries, 'queries')
+    gs = qs if symmetric else _as_sequences(gallery, 'gallery')
+    if qs and gs and qs[0].shape[1] != gs[0].shape[1]:
+        raise ValueError(f'queries have d = {qs[0].shape[1]} but the gallery has d = {gs[0].shape[1]}')
+    return pattern, symmetric, qs, gs
+
+
 def pairwise_dtw(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | None = None,
                  step_pattern: str = 'symmetricP2', fallback: bool = True, progress: bool = False,
                  device: Any = None) -> np.ndarray:
@@ -957,17 +971,10 @@ def pairwise_dtw(queries: Sequence[np.ndarray], gallery: Sequence[np.ndarray] | 
     Raises:
         ValueError: a sequence that is not 2-D, empty, non-finite, or dimensions that differ.
     """
-    if step_pattern not in STEP_PATTERNS:
-        raise ValueError(f'unknown step_pattern {step_pattern!r}; expected one of {STEP_PATTERNS}')
-    pattern = _P2 if step_pattern == 'symmetricP2' else _S2
-    symmetric = gallery is None
-    qs = _as_sequences(queries, 'queries')
-    gs = qs if symmetric else _as_sequences(gallery, 'gallery')
+    pattern, symmetric, qs, gs = _checked_pairs(queries, gallery, step_pattern)
     out = np.full((len(qs), len(gs)), np.inf)
     if not qs or not gs:
         return out
-    if qs[0].shape[1] != gs[0].shape[1]:
-        raise ValueError(f'queries have d = {qs[0].shape[1]} but the gallery has d = {gs[0].shape[1]}')
     # gallery sorted by length (a query's pairs that need a matrix product are then runs of consecutive groups)
     g_order = np.argsort(np.array([len(s) for s in gs]), kind='stable')
     q_order = g_order if symmetric else np.arange(len(qs))
@@ -1007,17 +1014,10 @@ def pairwise_dtw_percell(queries: Sequence[np.ndarray], gallery: Sequence[np.nda
     Raises:
         ValueError: a sequence that is not 2-D, empty, non-finite, or dimensions that differ.
     """
-    if step_pattern not in STEP_PATTERNS:
-        raise ValueError(f'unknown step_pattern {step_pattern!r}; expected one of {STEP_PATTERNS}')
-    pattern = _P2 if step_pattern == 'symmetricP2' else _S2
-    symmetric = gallery is None
-    qs = _as_sequences(queries, 'queries')
-    gs = qs if symmetric else _as_sequences(gallery, 'gallery')
+    pattern, symmetric, qs, gs = _checked_pairs(queries, gallery, step_pattern)
     out = np.full((len(qs), len(gs)), np.inf)
     if not qs or not gs:
         return out
-    if qs[0].shape[1] != gs[0].shape[1]:
-        raise ValueError(f'queries have d = {qs[0].shape[1]} but the gallery has d = {gs[0].shape[1]}')
     xf, x_sq, x_off, x_len = _pack(qs)
     yf, y_sq, y_off, y_len = (xf, x_sq, x_off, x_len) if symmetric else _pack(gs)
     rows = np.arange(len(qs), dtype=np.int64)

@@ -11,7 +11,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .dtw import pairwise_dtw
 
 __all__ = ['retrieval_precision', 'retrieval_ranking']
 

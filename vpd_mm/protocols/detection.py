@@ -30,6 +30,7 @@ import numpy as np
 
 from ..corpus.corpus import Corpus, CorpusFormatError, atomic_write_bytes
 from ..datasets.sequence import detection_interval, load_video_sequences, video_fps
+from .training import train_resumable
 
 __all__ = ['select_detection_videos', 'kfold_videos', 'default_thresholds', 'run_detection']
 
@@ -113,21 +114,10 @@ def _load_scores(path: str) -> dict[str, np.ndarray]:
 
 def _train_fold(cfg: Any, train_videos: list[str], val_videos: list[str], work_dir: str, seed: int,
                 quiet: bool) -> Any:
-    from mmengine.runner import Runner
     cfg = copy.deepcopy(cfg)
     _dataset_cfg(cfg, 'train_dataloader')['videos'] = list(train_videos)
     _dataset_cfg(cfg, 'val_dataloader')['videos'] = list(val_videos)
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.resume = True
-    cfg.load_from = None
-    cfg.experiment_name = 'fold'
-    # a checkpoint resumed from the work dir (or its best one) must be of this model: no partly random model
-    cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='mmaction.StrictCheckpointHook')]
-    if quiet:
-        cfg.log_level = 'WARNING'
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner = train_resumable(cfg, work_dir, seed, 'fold', quiet)
     best = runner.message_hub.get_info('best_ckpt')
     if not (best and osp.isfile(best)):
         found = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)

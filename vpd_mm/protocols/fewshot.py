@@ -22,6 +22,7 @@ import numpy as np
 
 from ..corpus.corpus import Corpus, atomic_write_bytes
 from ..corpus.fewshot import carve_validation, draw_fewshot, fewshot_list_path, read_fewshot_ids
+from .training import train_resumable
 
 __all__ = ['run_fewshot', 'aggregate_fewshot', 'fewshot_id_list', 'train_and_test_bigru', 'dtw_nearest_neighbor',
            'run_seed', 'write_json']
@@ -109,22 +110,11 @@ def train_and_test_bigru(cfg: Any, ids_file: str | None, work_dir: str, seed: in
         dict: ``acc`` (top-1 on the test split), ``metrics`` (all test metrics), ``checkpoint``, ``num_train``
         (training actions), ``num_test``, ``train_skipped``, ``test_skipped`` (actions without features).
     """
-    from mmengine.runner import Runner
     cfg = copy.deepcopy(cfg)
     for loader in ('train_dataloader', 'val_dataloader'):
         if cfg.get(loader) is not None:
             _dataset_cfg(cfg, loader)['fewshot_file'] = ids_file
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.resume = True  # continue an interrupted run from its last checkpoint (fresh start when there is none)
-    cfg.load_from = None
-    cfg.experiment_name = 'run'
-    # a checkpoint resumed from the work dir (or its best one) must be of this model: no partly random model
-    cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='mmaction.StrictCheckpointHook')]
-    if quiet:
-        cfg.log_level = 'WARNING'
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner = train_resumable(cfg, work_dir, seed, 'run', quiet)
     best = _best_checkpoint(runner, work_dir)
     if best is not None:
         runner.load_checkpoint(best)
