@@ -998,15 +998,7 @@ def pairwise_dtw_percell(queries: Sequence[np.ndarray], gallery: Sequence[np.nda
                  step_pattern: str = 'symmetricP2', fallback: bool = True, progress: bool = False) -> np.ndarray:
     """:func:`pairwise_dtw` as it was before the matrix products: every frame cost computed in the kernel from
     float64 dot products (kept as the reference that the tests and ``benchmarks/dtw_speed.py`` compare against).
-
-    Args:
-        queries (Sequence[np.ndarray]): Q sequences, each ``(len_i, d)``.
-        gallery (Sequence[np.ndarray] | None): G sequences, each ``(len_j, d)``. None: the queries themselves;
-            DTW with these symmetric patterns is symmetric, so only ``i <= j`` is computed and mirrored.
-        step_pattern (str): ``'symmetricP2'`` (default, as the reference) or ``'symmetric2'``.
-        fallback (bool): with ``'symmetricP2'``, a pair without an admissible path gets its ``'symmetric2'``
-            distance instead of inf (per pair). False keeps inf (the reference's retrieval does this).
-        progress (bool): show a tqdm progress bar over the pairs.
+    Arguments as :func:`pairwise_dtw` (without ``device``).
 
     Returns:
         np.ndarray: (Q, G) float64 distances ``total / (len_i + len_j)``; inf where no path (``fallback=False``).
