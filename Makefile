@@ -12,7 +12,7 @@ PRESET ?= default
 
 install: $(STAMP)
 
-$(STAMP): requirements/base.txt requirements/openmmlab.txt pyproject.toml Makefile
+$(STAMP): requirements/base.txt requirements/openmmlab.txt pyproject.toml setup.py Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements/base.txt

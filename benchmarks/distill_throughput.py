@@ -1,15 +1,32 @@
 """Distillation throughput: training frames/s through the real data pipeline vs. the bare model step, in one run.
 
-Figures printed:
-  1. data pipeline alone      frames/s of the train dataloader (crop + flow decoding, augmentations, collation)
-  2. training, real pipeline  frames/s of ``train_step`` fed by that dataloader
-  3. training, bare model     frames/s of ``train_step`` on one batch already in memory
-  4. ratio 2 / 3              1.0 means the data pipeline costs nothing; below 1 it is the bottleneck
-  5. index memory             bytes per eligible frame of the frame index (and of the target table), and both
+Figures printed, per storage and per number of dataloader workers:
+  1. storage read alone       frames/s of the loading transform only (crop + flow of one sample), main process,
+                              best of 3 passes over the drawn frames
+  2. data pipeline alone      frames/s of the train dataloader (loading, augmentations, collation)
+  3. training, real pipeline  frames/s of ``train_step`` fed by that dataloader (our storage; the reference layout
+                              too with ``--train-reference``)
+and once:
+  4. training, bare model     frames/s of ``train_step`` on one batch already in memory
+  5. ratio 3 / 4              1.0 means the data pipeline costs nothing; below 1 it is the bottleneck
+  6. index memory             bytes per eligible frame of the frame index (and of the target table), and both
                               extrapolated to 5 million frames
+Figures 2-4 are the best of ``--repeats`` passes (each pass measures everything once, in the same order), so that
+other load on a shared machine, which only ever slows a pass down, disturbs them less.
+
+Storage. ``--storage ours`` (default) reads our crop store (``crops/``, ``flow/``: JPEG crops and zlib int8 flow
+packed in memory-mapped arrays). ``--storage reference-png`` measures ours AND the reference's layout in the same
+run: the frames the sampler draws are written the reference's way (spec/reference_vpd.md sections 3.2, 4, 5), one
+``<frame>.png`` crop (OpenCV defaults) and one ``<frame>.flow.png`` flow field (clip +-20 px, (f + 20) * 255 / 41 as
+uint8, B = dx, G = dy, R = 128, PNG compression 9) per frame, from our decoded crops and flow, and read per sample
+with ``cv2.imread`` (then BGR -> RGB and the flow decoded to pixels); the rest of the pipeline is the same. Both
+layouts are warm in the page cache. The reference also stores ``<frame>.prev.png``, which training never reads;
+it is not written. Target (issue 15): ours >= 2x the reference layout, training >= 0.9 of the bare model step.
 
 Example (this machine, tiny synthetic corpus generated on the fly; real 128 x 128 pipeline, ResNet-34):
     python benchmarks/distill_throughput.py --batch-size 16 --iters 6
+    python benchmarks/distill_throughput.py --storage reference-png --batch-size 16 --iters 6 --workers 0 2
+    python benchmarks/distill_throughput.py --storage reference-png --workers 0 2 8   # on a GPU: the paper's size
     python benchmarks/distill_throughput.py --config configs/vpd/vi_vpd_fx35.py --corpus data/fx35 --workers 16
 """
 from __future__ import annotations
@@ -19,31 +36,54 @@ import os
 import os.path as osp
 import tempfile
 import time
+from typing import Any, Callable, Iterable
+
+import cv2
+import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+STORAGES = ('ours', 'reference-png')
+REF_FLOW_CLIP = 20.0
+REF_FLOW_SCALE = 255.0 / 41.0  # the reference's to_img: (flow + 20) * 255 / 41, truncated to uint8
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     default_workers = min(8, len(os.sched_getaffinity(0)))
     parser = argparse.ArgumentParser(description='Training frames/s of VPD distillation through the real data '
-                                     'pipeline vs. the bare model step on in-memory tensors.')
+                                     'pipeline vs. the bare model step on in-memory tensors; optionally our crop '
+                                     "store against the reference's one-PNG-per-crop-and-flow layout.")
     parser.add_argument('--config', default=osp.join(REPO, 'configs/vpd/2d_vpd_fx35.py'),
                         help='distillation config (default: configs/vpd/2d_vpd_fx35.py, the 128 x 128 recipe)')
     parser.add_argument('--corpus', help='corpus with crops, flow and the config\'s teacher (default: the tiny '
                         'synthetic corpus, generated in a temporary folder, with the pose2d teacher)')
+    parser.add_argument('--storage', choices=STORAGES, default='ours',
+                        help="'ours' (default) or 'reference-png': ours and the reference's PNG layout, same frames, "
+                        'same run')
     parser.add_argument('--batch-size', type=int, default=None, help='batch size (default: the config\'s)')
-    parser.add_argument('--iters', type=int, default=10, help='timed iterations per measurement (default 10)')
+    parser.add_argument('--iters', type=int, default=10, help='timed training iterations per pass (default 10)')
+    parser.add_argument('--data-iters', type=int, default=30,
+                        help='timed iterations of the data pipeline alone per pass (default 30)')
+    parser.add_argument('--repeats', type=int, default=2,
+                        help='passes over every measurement; the best is kept (default 2)')
+    parser.add_argument('--train-reference', action='store_true',
+                        help='with --storage reference-png, also time training fed by the reference layout')
     parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first (default 2)')
-    parser.add_argument('--workers', type=int, default=default_workers,
-                        help=f'dataloader workers (default: min(8, cores) = {default_workers})')
+    parser.add_argument('--workers', type=int, nargs='+', default=None,
+                        help=f'dataloader workers, one or more counts (default: min(8, cores) = {default_workers}; '
+                        'with --storage reference-png: 0 2)')
     parser.add_argument('--device', help='torch device (default: cuda when available, else cpu)')
-    return parser.parse_args(argv)
+    parser.add_argument('--amp', action='store_true',
+                        help="mixed precision (mmengine's AmpOptimWrapper, as tools/train.py --amp); needs CUDA")
+    args = parser.parse_args(argv)
+    if args.workers is None:
+        args.workers = [0, 2] if args.storage == 'reference-png' else [default_workers]
+    if min(args.workers) < 0 or min(args.iters, args.data_iters, args.repeats) < 1 or args.warmup < 0:
+        parser.error('--workers and --warmup must be >= 0, --iters, --data-iters and --repeats >= 1')
+    return args
 
 
 def tiny_corpus(root: str) -> str:
     """The tiny synthetic corpus with crops, flow and the pose2d teacher (as tools/demo.py writes it)."""
-    import numpy as np
-
     from vpd_mm.corpus import FeatureTrack
     from vpd_mm.pose import keypoint_score, pose2d_feature
     from vpd_mm.testing import add_crops_and_flow, make_tiny_corpus
@@ -54,6 +94,110 @@ def tiny_corpus(root: str) -> str:
         corpus.write_features('teacher', 'pose2d', video_id,
                               FeatureTrack(pose.frames, feats, keypoint_score(pose.scores).astype(np.float32)))
     return root
+
+
+# ------------------------------------------------------------------------------------------------ the reference layout
+def encode_reference_flow(flow: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float pixels -> (H, W, 3) uint8 BGR image of the reference's ``to_img``: B = dx, G = dy, R = 128."""
+    codes = ((np.clip(flow, -REF_FLOW_CLIP, REF_FLOW_CLIP) + REF_FLOW_CLIP) * REF_FLOW_SCALE).astype(np.uint8)
+    return np.dstack([codes, np.full(codes.shape[:2], 128, np.uint8)])
+
+
+def write_reference_layout(dataset: Any, indices: Iterable[int], root: str) -> tuple[int, int]:
+    """Write the samples ``indices`` of ``dataset`` as ``<root>/<video>/<frame>.png`` and ``<frame>.flow.png``.
+
+    Returns:
+        tuple[int, int]: frames written and their bytes (crop + flow PNG).
+    """
+    from vpd_mm.corpus import CropStore
+    store = CropStore(dataset.data_root)
+    count = size = 0
+    for index in sorted(set(int(i) for i in indices)):
+        info = dataset.get_data_info(index)
+        folder = osp.join(root, info['video_id'])
+        os.makedirs(folder, exist_ok=True)
+        crop, _ = store.read_crops(info['video_id'], info['frame'])
+        crop_path, flow_path = (osp.join(folder, f"{info['frame']}{ext}") for ext in ('.png', '.flow.png'))
+        cv2.imwrite(crop_path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(flow_path, encode_reference_flow(store.read_flow(info['video_id'], info['frame'])),
+                    [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        count += 1
+        size += osp.getsize(crop_path) + osp.getsize(flow_path)
+    return count, size
+
+
+def reference_loader(root: str, template: dict[str, Any]) -> Any:
+    """A loading transform reading the reference layout under ``root`` per sample with ``cv2.imread``; keeps the
+    options (``size``, ``with_flow``) of the config's ``LoadCropAndFlow`` ``template``."""
+    from vpd_mm.datasets.transforms.loading import LoadCropAndFlow
+
+    class LoadReferencePNG(LoadCropAndFlow):
+        """``<frame>.png`` -> ``img`` (RGB uint8); ``<frame>.flow.png`` -> ``flow`` (H, W, 2) float32 pixels."""
+
+        def transform(self, results: dict[str, Any]) -> dict[str, Any]:
+            stem = osp.join(root, results['video_id'], str(int(results['frame'])))
+            image = cv2.imread(stem + '.png')
+            if image is None:
+                raise FileNotFoundError(stem + '.png')
+            results['img'] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            if (results.get('with_flow', True) if self.with_flow is None else self.with_flow):
+                codes = cv2.imread(stem + '.flow.png')
+                if codes is None:
+                    raise FileNotFoundError(stem + '.flow.png')
+                results['flow'] = codes[..., :2].astype(np.float32) / np.float32(REF_FLOW_SCALE) - REF_FLOW_CLIP
+            if self.size is not None:
+                self._resize(results)
+            return results
+
+    options = {k: v for k, v in template.items() if k != 'type'}
+    return LoadReferencePNG(**options)
+
+
+def current_crop_loader(template: dict[str, Any]) -> Any:
+    """Our store read without decoding the previous crop, which training never uses (``LoadCropAndFlow`` decodes it
+    on every sample); timed in "storage read alone" only, as a preview of a ``CropStore.read_crop`` method."""
+    from vpd_mm.corpus.crop_store import decode_crop
+    from vpd_mm.datasets.transforms.loading import LoadCropAndFlow
+
+    class LoadCurrentCrop(LoadCropAndFlow):
+        def transform(self, results: dict[str, Any]) -> dict[str, Any]:
+            store = self._store(results['corpus_root'])
+            packed = store._open_crops(results['video_id'])  # private: no public single-crop read yet
+            results['img'] = decode_crop(packed.item(int(results['frame']), 0))
+            if (results.get('with_flow', True) if self.with_flow is None else self.with_flow):
+                results['flow'] = store.read_flow(results['video_id'], int(results['frame']))
+            if self.size is not None:
+                self._resize(results)
+            return results
+
+    return LoadCurrentCrop(**{k: v for k, v in template.items() if k != 'type'})
+
+
+def store_bytes_per_frame(corpus_root: str, with_flow: bool) -> float:
+    """Bytes per stored frame of our crop store (crop + previous crop, + flow): data.npy sizes / frames."""
+    total = frames = 0
+    for store in ('crops', 'flow') if with_flow else ('crops',):
+        folder = osp.join(corpus_root, store)
+        for video_id in os.listdir(folder):
+            if video_id.startswith('.'):
+                continue
+            total += osp.getsize(osp.join(folder, video_id, 'data.npy'))
+            if store == 'crops':
+                frames += len(np.load(osp.join(folder, video_id, 'frames.npy'), mmap_mode='r'))
+    return total / max(frames, 1)
+
+
+# ------------------------------------------------------------------------------------------------ timing
+def read_alone_fps(dataset: Any, load: Callable, indices: list[int]) -> float:
+    """Frames/s of the loading transform alone over ``indices`` in this process (the best of 3 passes)."""
+    infos = [dataset.get_data_info(i) for i in indices]
+    best = float('inf')
+    for _ in range(3):
+        start = time.perf_counter()
+        for info in infos:
+            load(dict(info))
+        best = min(best, time.perf_counter() - start)
+    return len(infos) / best
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,15 +213,14 @@ def main(argv: list[str] | None = None) -> None:
 
     import vpd_mm  # noqa: F401
     import vpd_mm.engine  # noqa: F401
-    from mmaction.registry import DATASETS, MODELS
+    from mmaction.registry import DATASETS, MODELS, TRANSFORMS
     from vpd_mm.datasets import ReplacementSampler
 
     init_default_scope('mmaction')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     cfg = Config.fromfile(args.config)
-    tmp = None
+    tmp = tempfile.TemporaryDirectory(prefix='vpd_bench_')
     if args.corpus is None:
-        tmp = tempfile.TemporaryDirectory(prefix='vpd_bench_')
         print('generating the tiny synthetic corpus (crops, flow, pose2d teacher) ...', flush=True)
         args.corpus = tiny_corpus(osp.join(tmp.name, 'corpus'))
         cfg.train_dataloader.dataset.teacher = 'pose2d'
@@ -86,12 +229,32 @@ def main(argv: list[str] | None = None) -> None:
     dataset_cfg.data_root = args.corpus
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
     total_iters = args.iters + args.warmup
+    data_iters = args.data_iters + args.warmup
 
-    dataset = DATASETS.build(dataset_cfg)
-    sampler = ReplacementSampler(dataset, num_samples=batch_size * total_iters, seed=0)
-    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=args.workers,
-                        collate_fn=pseudo_collate, persistent_workers=args.workers > 0)
+    datasets = {'ours': DATASETS.build(dataset_cfg)}
+    dataset = datasets['ours']
+    drawn = sorted(set(list(ReplacementSampler(dataset, num_samples=batch_size * total_iters, seed=0))
+                       + list(ReplacementSampler(dataset, num_samples=batch_size * data_iters, seed=0))))
+    load_cfg = dict(dataset_cfg.pipeline[0])
+    if load_cfg.get('type') != 'LoadCropAndFlow':
+        raise SystemExit(f'error: {args.config}: the train pipeline must start with LoadCropAndFlow')
+    loaders = {'ours': TRANSFORMS.build(load_cfg)}
+    ref_bytes = None
+    if args.storage == 'reference-png':
+        ref_root = osp.join(tmp.name, 'reference_png')
+        print(f'writing the {len(drawn)} drawn frames in the reference layout ...', flush=True)
+        written, size = write_reference_layout(dataset, drawn, ref_root)
+        ref_bytes = size / written
+        loaders['reference-png'] = reference_loader(ref_root, load_cfg)
+        datasets['reference-png'] = DATASETS.build(dataset_cfg)
+        datasets['reference-png'].pipeline.transforms[0] = loaders['reference-png']
+    trained = ('ours', 'reference-png') if args.train_reference else ('ours',)
+
     model = MODELS.build(cfg.model).to(device)
+    if args.amp:
+        if not device.startswith('cuda'):
+            raise SystemExit('error: --amp needs a CUDA device')
+        cfg.optim_wrapper = dict(cfg.optim_wrapper, type='AmpOptimWrapper', loss_scale='dynamic')
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     model.train()
 
@@ -110,14 +273,38 @@ def main(argv: list[str] | None = None) -> None:
         sync()
         return time.perf_counter() - start
 
+    def loader_of(storage: str, workers: int, iters: int) -> DataLoader:
+        sampler = ReplacementSampler(datasets[storage], num_samples=batch_size * iters, seed=0)
+        return DataLoader(datasets[storage], batch_size=batch_size, sampler=sampler, num_workers=workers,
+                          collate_fn=pseudo_collate)
+
     frames = args.iters * batch_size
-    data_fps = frames / seconds(loader, lambda batch: None)
-    kept = []
-    pipeline_fps = frames / seconds(loader, lambda batch: (kept.append(batch) if not kept else None,
-                                                           model.train_step(batch, optim_wrapper)))
-    resident = model.data_preprocessor.cast_data(kept[0])  # one batch already on the device
-    bare_fps = frames / seconds((resident for _ in range(total_iters)),
-                                lambda batch: model.train_step(batch, optim_wrapper))
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    kept: list = []
+    bare_fps = 0.0
+    for repeat in range(args.repeats):  # the best of the repeats: other load on the machine only slows a pass down
+        for workers in args.workers:
+            for storage in datasets:
+                best = results.setdefault((storage, workers), dict(data=0.0, train=0.0))
+                data_fps = args.data_iters * batch_size / seconds(loader_of(storage, workers, data_iters),
+                                                                  lambda batch: None)
+                best['data'] = max(best['data'], data_fps)
+                line = f'  pass {repeat + 1}: {storage:13s} {workers} workers: data pipeline {data_fps:.1f}'
+                if storage in trained:
+                    train_fps = frames / seconds(
+                        loader_of(storage, workers, total_iters),
+                        lambda batch: (kept.append(batch) if not kept else None,
+                                       model.train_step(batch, optim_wrapper)))
+                    best['train'] = max(best['train'], train_fps)
+                    line += f', training {train_fps:.1f}'
+                print(line + ' frames/s', flush=True)
+        resident = model.data_preprocessor.cast_data(kept[0])  # one batch already on the device
+        fps = frames / seconds((resident for _ in range(total_iters)),
+                               lambda batch: model.train_step(batch, optim_wrapper))
+        bare_fps = max(bare_fps, fps)
+        print(f'  pass {repeat + 1}: bare model step {fps:.1f} frames/s', flush=True)
+    alone = {storage: read_alone_fps(datasets[storage], loaders[storage], drawn) for storage in datasets}
+    current_only = read_alone_fps(dataset, current_crop_loader(load_cfg), drawn)
 
     per_frame = dataset.index_nbytes / dataset.num_eligible
     target_per_frame = dataset.target_nbytes / dataset.num_eligible
@@ -125,19 +312,37 @@ def main(argv: list[str] | None = None) -> None:
     channels = cfg.model.backbone.in_channels
     threads = torch.get_num_threads()
     print(f'\nconfig {osp.relpath(args.config, REPO)}: {arch}, {channels} channels, batch {batch_size}, '
-          f'device {device}, {args.workers} loader workers, {threads} torch threads, {args.iters} timed iterations')
+          f'device {device}, {threads} torch threads, {len(os.sched_getaffinity(0))} cores; {args.iters} timed '
+          f'training and {args.data_iters} data iterations per pass, best of {args.repeats} passes')
     print(f'corpus {args.corpus}: {dataset.num_eligible} eligible frames in {len(dataset.video_ids)} videos, '
           f'teacher {dataset.teacher} (d = {dataset.dim})')
-    print(f'  data pipeline alone          {data_fps:10.1f} frames/s')
-    print(f'  training, real pipeline      {pipeline_fps:10.1f} frames/s')
+    print('  storage read alone, 1 process    ' + ', '.join(f'{s} {alone[s]:.1f}' for s in datasets) + ' frames/s'
+          + (f'  (ours / reference-png {alone["ours"] / alone["reference-png"]:.2f})' if 'reference-png' in alone
+             else ''))
+    print(f'    ours without decoding the unused previous crop: {current_only:.1f} frames/s'
+          + (f'  (/ reference-png {current_only / alone["reference-png"]:.2f})' if 'reference-png' in alone else ''))
+    print(f'  bytes read per frame             ours {store_bytes_per_frame(args.corpus, dataset.with_flow):,.0f} '
+          '(crop, previous crop and flow stored together)'
+          + (f', reference-png {ref_bytes:,.0f} (crop + flow PNG)' if ref_bytes else ''))
+    for workers in args.workers:
+        for storage in datasets:
+            result = results[storage, workers]
+            label = f'{storage}, {workers} workers'
+            training = (f'   training, real pipeline {result["train"]:8.1f} frames/s   ratio / bare '
+                        f'{result["train"] / bare_fps:6.3f}' if storage in trained else '')
+            print(f'  {label:24s} data pipeline alone {result["data"]:9.1f} frames/s{training}')
+        if 'reference-png' in datasets:
+            ratio = results['ours', workers]['data'] / results['reference-png', workers]['data']
+            print(f'  {"":24s} data pipeline ours / reference-png {ratio:6.2f}')
     print(f'  training, bare model step    {bare_fps:10.1f} frames/s')
-    print(f'  ratio pipeline / bare        {pipeline_fps / bare_fps:10.3f}')
+    best = max(results[s, w]['train'] for s, w in results if s == 'ours')
+    print(f'  ratio pipeline / bare        {best / bare_fps:10.3f}   (ours, best worker count)')
     print(f'  frame index                  {per_frame:10.2f} bytes/frame -> '
           f'{per_frame * 5e6 / 2 ** 20:.1f} MiB for 5 million frames')
     print(f'  target table (float32, d={dataset.dim:<3d})  {target_per_frame:7.1f} bytes/frame -> '
-          f'{target_per_frame * 5e6 / 2 ** 20:.1f} MiB for 5 million frames')
-    if tmp is not None:
-        tmp.cleanup()
+          f'{target_per_frame * 5e6 / 2 ** 20:.1f} MiB for 5 million frames '
+          f"(in RAM with targets='memory'; on disk, read per sample, with targets='mmap')")
+    tmp.cleanup()
 
 
 if __name__ == '__main__':

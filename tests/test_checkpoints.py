@@ -211,8 +211,9 @@ def test_student_weights_must_fit(tmp_path):
     assert str(info.value).startswith(f'{bad}: the weights do not fit ') and 'shape mismatch: ' in str(info.value)
     # the tool: exit status 2, one line naming the file, no traceback
     corpus = tmp_path / 'corpus'
-    corpus.mkdir()
-    (corpus / 'meta.json').write_text('{}')
+    (corpus / 'crops' / 'v0').mkdir(parents=True)  # the tool checks the corpus and its crops first
+    from vpd_mm.corpus import Corpus, CorpusMeta
+    Corpus(str(corpus)).write_meta(CorpusMeta(sport='synthetic', classes=['a']))
     result = run_python(['tools/extract_features.py', STUDENT_CONFIG, bad, '--corpus', str(corpus), '--name', 'x'])
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith(f'error: {bad}: the weights do not fit ')

@@ -39,8 +39,12 @@ def test_mmaction_models_import_with_vpd_mm():
 _NO_PKG_RESOURCES = 'import sys\nsys.modules["pkg_resources"] = None  # as with setuptools >= 82\n'
 
 
-def test_mmaction_base_config_breaks_without_pkg_resources():
-    code, out = _python(_NO_PKG_RESOURCES + f'from mmengine.config import Config\nConfig.fromfile({STGCN_CONFIG!r})')
+def test_mmaction_base_config_breaks_without_pkg_resources(tmp_path):
+    # a config that inherits `mmaction::` directly (ours list configs/_base_/import_vpd_mm.py first, which applies
+    # the fix before that base is resolved: tests/test_packaging.py)
+    config = tmp_path / 'bare_mmaction_base.py'
+    config.write_text("_base_ = 'mmaction::skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d.py'\n")
+    code, out = _python(_NO_PKG_RESOURCES + f'from mmengine.config import Config\nConfig.fromfile({str(config)!r})')
     assert code != 0
     assert 'pkg_resources' in out
 

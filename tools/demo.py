@@ -31,6 +31,8 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 FEATURE_SETS = (  # (corpus folder, name in the tables, dimension)
@@ -50,8 +52,8 @@ STUDENTS = {  # name -> (config, teacher override)
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from vpd_mm.mocap_sports.presets import DEMO_PRESETS
-    parser = argparse.ArgumentParser(description="Run VPD end to end on the embedded mocap_sports benchmark: design "
-                                     "checks, three distilled students, the few-shot tables.")
+    parser = ToolParser(description="Run VPD end to end on the embedded mocap_sports benchmark: design "
+                        "checks, three distilled students, the few-shot tables.")
     parser.add_argument('--out', default=osp.join(REPO, 'demo_out'), help='output folder (default: demo_out/)')
     parser.add_argument('--preset', choices=sorted(DEMO_PRESETS), default='default',
                         help="'tiny' (a miniature), 'default' (about 25 minutes on 2 cores) or 'paper' (the "
@@ -99,7 +101,7 @@ def tool(args: list[str], threads: int | None = None) -> str:
     result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-3000:] + result.stderr[-5000:])
-        raise SystemExit(f'error: {args[0]} failed (exit {result.returncode})')
+        fail(f'{args[0]} failed (exit {result.returncode})')
     return result.stdout + result.stderr
 
 
@@ -115,7 +117,7 @@ def option_args(options: dict[str, Any]) -> list[str]:
 def best_checkpoint(work_dir: str) -> str:
     found = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)
     if not found:
-        raise SystemExit(f'error: {work_dir}: no best checkpoint')
+        fail(f'{work_dir}: no best checkpoint')
     return found[-1]
 
 
@@ -136,7 +138,7 @@ def make_corpus(root: str, preset: Any, seed: int, workers: int) -> dict:
     from vpd_mm.mocap_sports.presets import class_names
     from vpd_mm.stages.mocap_sports import make_mocap_sports
     spec = replace(CORPUS_PRESETS[preset.corpus], classes=class_names(preset),
-                   instances_per_class=preset.instances_per_class)
+                   instances_per_class=preset.instances_per_class, test_fraction=preset.test_fraction)
     corpus = make_mocap_sports(root, spec=spec, seed=seed, workers=workers)
     actions = corpus.read_actions()
     return dict(videos=len(corpus.video_ids()), actions=len(actions), classes=corpus.read_meta().classes,
@@ -168,13 +170,13 @@ def score_check(root: str) -> dict:
     return score_error_table(Corpus(root), split='test')
 
 
-def crops_and_flow(root: str) -> dict:
+def crops_and_flow(root: str, workers: int) -> dict:
     from vpd_mm.corpus import Corpus
     from vpd_mm.stages.crops import extract_crops
     from vpd_mm.stages.flow import extract_flow
     corpus = Corpus(root)
-    crops = extract_crops(corpus, on_error='raise')
-    flow = extract_flow(corpus, method='farneback', on_error='raise')
+    crops = extract_crops(corpus, on_error='raise', workers=workers)
+    flow = extract_flow(corpus, method='farneback', on_error='raise', workers=workers)
     return dict(crops={k: v for k, v in crops.items() if isinstance(v, (int, float))},
                 flow={k: v for k, v in flow.items() if isinstance(v, (int, float))})
 
@@ -246,7 +248,7 @@ def distill(root: str, out: str, name: str, preset: Any, seed: int) -> dict:
                 val_loss_ratio=loss / const if loss is not None and const else None)
 
 
-def fewshot(root: str, out: str, preset: Any, seed: int) -> list[dict]:
+def fewshot(root: str, out: str, preset: Any, seed: int, workers: int) -> list[dict]:
     from mmengine.config import Config
     from tqdm import tqdm
 
@@ -264,7 +266,8 @@ def fewshot(root: str, out: str, preset: Any, seed: int) -> list[dict]:
             cfg.model.num_classes = len(class_names(preset))
             cfg.train_cfg.max_epochs = preset.bigru_epochs
             work_dir = osp.join(out, 'fewshot', features.replace('/', '_'))
-            doc = run_fewshot(cfg, list(preset.ks), preset.trials, seed, work_dir, method=method,
+            ks, trials = (preset.bigru_ks, preset.trials) if method == 'bigru' else (preset.ks, preset.dtw_trials)
+            doc = run_fewshot(cfg, list(ks), trials, seed, work_dir, method=method, workers=workers,
                               progress=lambda plan, f=features, m=method: tqdm(plan, desc=f'{m} {f}'))
             doc['label'] = label
             doc['feature_set'] = features
@@ -314,6 +317,7 @@ def fewshot_markdown(docs: list[dict], ks: tuple) -> str:
     return '\n'.join(lines)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     from vpd_mm.mocap_sports.presets import DEMO_PRESETS
     args = parse_args(argv)
@@ -331,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     pck = stages.run('teacher_pck', 'teacher PCK vs ground truth', lambda: teacher_pck(root, out))
     scores = stages.run('design_scores', "design check: does the teacher's score rank its errors?",
                         lambda: score_check(root))
-    stages.run('crops_flow', 'crops and optical flow', lambda: crops_and_flow(root))
+    stages.run('crops_flow', 'crops and optical flow', lambda: crops_and_flow(root, args.workers))
     stages.run('teacher_pose2d', 'teachers: ground-truth oracle and normalized 2D joints',
                lambda: pose_teachers(root, score))
     vipe = stages.run('vipe_train', 'teacher: train VIPE* (held-in clips)', lambda: train_vipe(out, preset, args.seed))
@@ -341,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
         students[name] = stages.run(f'distill_{name}', f'distill {name} and extract its features',
                                     lambda n=name: distill(root, out, n, preset, args.seed))
     docs = stages.run('fewshot', 'few-shot protocol (BiGRU, DTW-NN) on every feature set',
-                      lambda: fewshot(root, out, preset, args.seed))
+                      lambda: fewshot(root, out, preset, args.seed, args.workers))
     vpd2d = students['2d_vpd']
     decoder = stages.run('decoder_error', 'decoder vs teacher on fast blurred frames',
                          lambda: decoder_error(root, vpd2d['checkpoint'], vpd2d['config'], preset))
@@ -383,7 +387,9 @@ def report(summary: dict, table: str, ks: tuple, out: str, plot_path: str) -> No
     for name, row in summary['students'].items():
         print(f'  {name:15s} teacher {row["teacher"] or "(config)"}  val loss {row["val_loss"]}  '
               f'constant {row["val_loss_const"]}  ratio {row["val_loss_ratio"]}')
-    print('\n# Few-shot top-1 accuracy (%) on mocap_sports test instances, mean ± std over trials\n')
+    sizes = summary['preset_sizes']
+    print(f'\n# Few-shot top-1 accuracy (%) on mocap_sports test instances, mean ± std over trials (BiGRU '
+          f'{sizes["trials"]}, DTW-NN {sizes["dtw_trials"]})\n')
     print(table)
     print('\n# Teacher (MediaPipe) PCK@0.2 against ground truth (misses count as failures)\n')
     for name in ('slow_sharp', 'sharp', 'blurred', 'slow', 'fast', 'fast_blurred'):

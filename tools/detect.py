@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(description='Few-shot temporal action detection with a k-fold ensemble of '
-                                     'per-frame BiGRUs; AP at temporal IoU 0.3-0.7 on the test videos, JSON and '
-                                     'a plot.')
+    parser = ToolParser(description='Few-shot temporal action detection with a k-fold ensemble of '
+                        'per-frame BiGRUs; AP at temporal IoU 0.3-0.7 on the test videos, JSON and '
+                        'a plot.')
     parser.add_argument('config', help='detection config, e.g. configs/detection/framebigru_pose2d_fsjump6.py')
     parser.add_argument('--folds', type=int, default=5, help='ensemble folds over the training videos (default 5)')
     parser.add_argument('--videos', type=int, help='train on this many videos (few-shot; the paper uses 5)')
@@ -48,13 +50,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file {args.config} does not exist')
+        fail(f'config file {args.config} does not exist')
     if args.video_list is not None and not osp.isfile(args.video_list):
-        raise SystemExit(f'error: --video-list {args.video_list} does not exist')
-    import vpd_mm  # noqa: F401  (stack fixes and registration)
+        fail(f'--video-list {args.video_list} does not exist')
     from mmengine.config import Config
     from tqdm import tqdm
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
                             proposal_cfg=dict(max_gap=args.max_gap, min_length=args.min_length),
                             quiet=not args.verbose, progress=lambda folds: tqdm(folds, desc='folds', unit='fold'))
     except (CorpusFormatError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     doc['config'] = args.config
     write_json(out, doc)
     plot_detection([doc], plot)

@@ -2,8 +2,15 @@
 # Distributed training with torchrun: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py options...]
 # On CPU-only machines add: --cfg-options env_cfg.dist_cfg.backend=gloo
 set -euo pipefail
+usage="usage: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py options...]"
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'
+  echo "Environment: NNODES (1), NODE_RANK (0), PORT (29500), MASTER_ADDR (127.0.0.1), PYTHON (python)."
+  echo "$usage"
+  exit 0
+fi
 if [ $# -lt 2 ]; then
-  echo "usage: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py options...]" >&2
+  echo "$usage" >&2
   exit 2
 fi
 CONFIG=$1

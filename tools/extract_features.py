@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
-from typing import NoReturn
 
-
-def fail(message: str) -> NoReturn:
-    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
-    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
-    raise SystemExit(2)
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Extract VPD student features (original + mirrored) for every '
-                                     'frame with a crop into <corpus>/features/<name>/.')
+    parser = ToolParser(description='Extract VPD student features (original + mirrored) for every '
+                        'frame with a crop into <corpus>/features/<name>/.')
     parser.add_argument('config', help='the distillation config the checkpoint was trained with')
     parser.add_argument('checkpoint', help='the checkpoint, e.g. work_dirs/<config>/best_val_loss_ma5_epoch_N.pth')
     parser.add_argument('--corpus', required=True, help='corpus folder (with crops/ and flow/)')
@@ -37,16 +32,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
         if not osp.isfile(path):
             fail(f'{what} {path} does not exist')
-    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        fail(f'{args.corpus}: not a corpus folder (no meta.json)')
+    Corpus.open(args.corpus).require('crops')  # a valid corpus with crops, or one error line
     if args.batch_size < 1:
         fail(f'--batch-size must be positive, got {args.batch_size}')
-    import vpd_mm  # noqa: F401  (stack fixes and registration)
     from mmengine.config import Config, DictAction
 
     from vpd_mm.compat import UnsafeCheckpointError

@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os.path as osp
 import sys
-from typing import NoReturn
 
-
-def fail(message: str) -> NoReturn:
-    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
-    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
-    raise SystemExit(2)
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Write teacher features (2D joints or VIPE*, original + mirrored) for every pose file of a '
         'corpus, or concatenate two feature sets (Concat-VPD).')
     parser.add_argument('corpus', help='corpus folder (reads pose/, writes teacher/<name>/)')
@@ -59,13 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not osp.isdir(args.corpus):
-        fail(f'corpus folder {args.corpus} does not exist')
-    import vpd_mm  # noqa: F401
+    Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
     from vpd_mm.compat import UnsafeCheckpointError
-    from vpd_mm.corpus import Corpus, CorpusFormatError
+    from vpd_mm.corpus import CorpusFormatError
     from vpd_mm.stages.runner import summary_line
     from vpd_mm.stages.teacher_features import concat_on_corpus, teacher_on_corpus
     from vpd_mm.teachers.features import load_vipe_embedder, pose2d_teacher, vipe_teacher

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def _k_value(text: str) -> int | str:
     if text == 'all':
@@ -29,9 +31,9 @@ def _k_value(text: str) -> int | str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(description='Few-shot action recognition: k training examples per class '
-                                     '(seeded draws or published id lists), BiGRU or DTW nearest neighbours, '
-                                     'mean and std of top-1 accuracy over trials, JSON and a plot.')
+    parser = ToolParser(description='Few-shot action recognition: k training examples per class '
+                        '(seeded draws or published id lists), BiGRU or DTW nearest neighbours, '
+                        'mean and std of top-1 accuracy over trials, JSON and a plot.')
     parser.add_argument('config', help='recognition config, e.g. configs/recognition/bigru_pose2d_fsjump6.py')
     parser.add_argument('--k', nargs='+', type=_k_value, default=[4, 8, 16, 32, 64],
                         help='examples per class; "all" trains on the whole training split (default 4 8 16 32 64)')
@@ -45,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out', help='result JSON (default: <work-dir>/fewshot_<method>.json)')
     parser.add_argument('--plot', help='PNG of accuracy against k (default: the result JSON with .png)')
     parser.add_argument('--compare', nargs='*', default=[], help='other result JSONs drawn in the same plot')
+    parser.add_argument('--workers', type=int, default=1,
+                        help='BiGRU runs trained at once in worker processes (default 1; the cores are shared)')
     parser.add_argument('--verbose', action='store_true', help='show the training logs of every run')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs, e.g. train_cfg.max_epochs=100')
@@ -54,13 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file {args.config} does not exist')
+        fail(f'config file {args.config} does not exist')
     if args.fewshot_dir is not None and not osp.isdir(args.fewshot_dir):
-        raise SystemExit(f'error: --fewshot-dir {args.fewshot_dir} is not a folder')
-    import vpd_mm  # noqa: F401  (stack fixes and registration)
+        fail(f'--fewshot-dir {args.fewshot_dir} is not a folder')
     from mmengine.config import Config
     from tqdm import tqdm
 
@@ -78,10 +82,10 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         others = load_results(args.compare)
         doc = run_fewshot(cfg, args.k, args.trials, args.seed, work_dir, method=args.method,
-                          fewshot_dir=args.fewshot_dir, quiet=not args.verbose,
+                          fewshot_dir=args.fewshot_dir, quiet=not args.verbose, workers=args.workers,
                           progress=lambda plan: tqdm(plan, desc=f'few-shot {args.method}', unit='run'))
     except (CorpusFormatError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     doc['config'] = args.config
     write_json(out, doc)
     plot_fewshot([doc, *others], plot)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Fuse the test predictions of two or more models (e.g. RGB and '
-                                     'flow TSN, joint and bone MS-G3D) by a weighted mean of their scores.')
+    parser = ToolParser(description='Fuse the test predictions of two or more models (e.g. RGB and '
+                        'flow TSN, joint and bone MS-G3D) by a weighted mean of their scores.')
     parser.add_argument('predictions', nargs='+', help='prediction JSONs from tools/test.py --dump (same test set)')
     parser.add_argument('--weights', nargs='+', type=float, help='one weight per input (default: equal)')
     parser.add_argument('--out', help='write the fused predictions here (JSON, the --dump format)')
@@ -37,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     from vpd_mm.corpus.corpus import atomic_write_bytes
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
         streams = [read_predictions(path) for path in args.predictions]
         scores, labels = fuse_predictions(streams, args.weights, args.predictions)
     except ValueError as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     for path, (s, g) in zip(args.predictions, streams):
         m = accuracy(s, g)
         print(f'{path}: top-1 {100 * m["acc/top1"]:.1f} %, mean-class {100 * m["acc/mean1"]:.1f} %')

@@ -13,16 +13,19 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Render vpd_mm result JSONs as Markdown tables in the paper\'s '
-                                     'layout (Tables 1, 3, 4) and save the figures as PNG.')
+    parser = ToolParser(description='Render vpd_mm result JSONs as Markdown tables in the paper\'s '
+                        'layout (Tables 1, 3, 4) and save the figures as PNG.')
     parser.add_argument('results', nargs='+', help='result JSON files (task: recognition, retrieval, detection)')
     parser.add_argument('--out', help='also write the Markdown to this file')
     parser.add_argument('--fig-dir', help='folder of the PNG figures (default: next to --out, else report_figures/)')
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> str:
     args = parse_args(argv)
     from vpd_mm.corpus.corpus import atomic_write_bytes
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> str:
     try:
         docs = load_results(args.results)
     except ValueError as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     fig_dir = args.fig_dir or (osp.dirname(osp.abspath(args.out)) if args.out else 'report_figures')
     text = render_report(docs)
     figures = []

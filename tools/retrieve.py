@@ -16,13 +16,16 @@ import argparse
 import json
 import os.path as osp
 
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 SPLITS = ('train', 'val', 'test')
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Action retrieval: rank every other action by DTW on the '
-                                     'concatenated original and mirrored features and report precision@k.')
+    parser = ToolParser(description='Action retrieval: rank every other action by DTW on the '
+                        'concatenated original and mirrored features and report precision@k.')
     parser.add_argument('corpus', help='corpus folder (meta.json, annotations/actions.json, teacher/ or features/)')
     parser.add_argument('--kind', choices=['teacher', 'features'], default='features',
                         help='teacher/<name>/ or features/<name>/ (default: features)')
@@ -46,15 +49,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> dict | None:
     args = parse_args(argv)
-    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        raise SystemExit(f'error: {osp.join(args.corpus, "meta.json")}: file does not exist (not a corpus folder)')
+    Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
     out = args.out or osp.join(args.corpus, 'results', f'retrieval_{args.kind}_{args.name}.json')
     if osp.exists(out) and not args.force:
         print(f'{out} exists; skipping (use --force to recompute)')
         return None
-    import vpd_mm  # noqa: F401  (stack fixes and registration)
     from vpd_mm.corpus import CorpusFormatError
     from vpd_mm.corpus.corpus import atomic_write_bytes
     from vpd_mm.protocols.retrieval import corpus_retrieval
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         doc = corpus_retrieval(args.corpus, features, splits=args.splits, query_splits=args.queries, ks=args.ks,
                                window=args.window, fallback=args.fallback, progress=True)
     except (CorpusFormatError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     data = (json.dumps(doc, indent=1) + '\n').encode()
     atomic_write_bytes(out, lambda f: f.write(data))
     if doc['num_skipped']:

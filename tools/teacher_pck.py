@@ -9,13 +9,15 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os.path as osp
+
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Score pose files of a rendered corpus against its ground truth '
-                                     '(PCK@0.2 with misses as failures, swap-tolerant PCK and NE) on sharp/'
-                                     'blurred and slow/fast frames; print a table and write a JSON report.')
+    parser = ToolParser(description='Score pose files of a rendered corpus against its ground truth '
+                        '(PCK@0.2 with misses as failures, swap-tolerant PCK and NE) on sharp/'
+                        'blurred and slow/fast frames; print a table and write a JSON report.')
     parser.add_argument('corpus', help='corpus folder with gt_pose/ (tools/data/make_mocap_sports.py)')
     parser.add_argument('--pose-dir', default='pose', help='folder of the predictions inside the corpus '
                         '(default pose, the teacher)')
@@ -26,20 +28,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
+    Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
     if args.threshold <= 0:
-        raise SystemExit(f'error: --threshold must be > 0, got {args.threshold}')
+        fail(f'--threshold must be > 0, got {args.threshold}')
     from vpd_mm.mocap_sports.pck import evaluate_corpus, format_report, write_report
-    from vpd_mm.corpus.corpus import Corpus, CorpusFormatError
+    from vpd_mm.corpus import CorpusFormatError
     corpus = Corpus(args.corpus)
     try:
         report = evaluate_corpus(corpus, pose_dir=args.pose_dir, splits=args.split, threshold=args.threshold,
                                  actions_only=args.actions_only)
     except (CorpusFormatError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     out = args.out or corpus.path(f'{args.pose_dir.strip("/").replace("/", "_")}_pck.json')
     write_report(report, out)
     print(format_report(report))

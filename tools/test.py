@@ -12,19 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
-from typing import NoReturn
 
-
-def fail(message: str) -> NoReturn:
-    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
-    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
-    raise SystemExit(2)
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a vpd_mm / mmaction2 checkpoint.')
+    parser = ToolParser(description='Test (and evaluate) a vpd_mm / mmaction2 checkpoint.')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
@@ -45,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
@@ -52,7 +47,6 @@ def main(argv: list[str] | None = None) -> dict:
             fail(f'{what} {path} does not exist')
     if args.dump is not None and not args.dump.endswith('.json'):
         fail(f'--dump must name a .json file, got {args.dump}')
-    import vpd_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner

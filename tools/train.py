@@ -16,19 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
-from typing import NoReturn
 
-
-def fail(message: str) -> NoReturn:
-    """Stop with the one-line ``error: <message>`` on stderr and exit status 2."""
-    print('error: ' + ' '.join(message.splitlines()), file=sys.stderr)
-    raise SystemExit(2)
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(description='Train a vpd_mm / mmaction2 model from a config.')
+    parser = ToolParser(description='Train a vpd_mm / mmaction2 model from a config.')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models (default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
@@ -103,11 +97,11 @@ def merge_args(cfg, args: argparse.Namespace):
     return cfg
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
         fail(f'config file {args.config} does not exist')
-    import vpd_mm  # noqa: F401  (stack fixes and registration, also when the config forgets custom_imports)
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner

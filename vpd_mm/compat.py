@@ -19,13 +19,16 @@ import pickle
 import sys
 import types
 import urllib.parse
+import zipfile
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from .utils.cli import InputError
+
 __all__ = ['apply', 'load_checkpoint_file', 'load_url_checkpoint', 'UnsafeCheckpointError',
-           'checkpoint_allowlist']
+           'CheckpointReadError', 'checkpoint_allowlist']
 
 _APPLIED = False
 
@@ -137,8 +140,12 @@ def fix_pkg_resources_config_lookup() -> None:
 # 3. torch >= 2.6 loads with weights_only=True; mmengine 0.10.7 checkpoints carry HistoryBuffer and numpy objects
 #    https://github.com/open-mmlab/mmengine/issues/1655 (fix on mmengine main loads with weights_only=False: unsafe)
 # ---------------------------------------------------------------------------------------------------------------
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(InputError, pickle.UnpicklingError):
     """A checkpoint file holds a pickled global outside :func:`checkpoint_allowlist`."""
+
+
+class CheckpointReadError(InputError, ValueError):
+    """A checkpoint file cannot be read: empty, truncated, corrupt, or not a PyTorch checkpoint."""
 
 
 def _history_buffer_statistic(owner: Any, name: str) -> Any:
@@ -199,15 +206,28 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
         FileNotFoundError: the file does not exist.
         UnsafeCheckpointError: the file pickles a global outside the allow-list; the message is one line that
             starts with the file and names the global.
+        CheckpointReadError: the file is empty, truncated, corrupt or not a PyTorch checkpoint.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    if osp.getsize(filename) == 0:
+        raise CheckpointReadError(filename, 'not a readable checkpoint: the file is empty')
     with torch.serialization.safe_globals(checkpoint_allowlist()):
         try:
             return torch.load(filename, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as error:
-            raise _refusal(filename, filename, error) from None
+            reason = _unpickler_reason(str(error))
+            if zipfile.is_zipfile(filename) or 'global' in reason.lower():
+                raise _refusal(filename, filename, error) from None
+            raise CheckpointReadError(filename, f'not a readable checkpoint ({reason}): truncated, corrupt, or not '
+                                      'a file written by torch.save') from None
+        except (RuntimeError, EOFError, IndexError, KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
+            text = ' '.join(str(error).split()) or type(error).__name__
+            if isinstance(error, RuntimeError) and 'PytorchStreamReader' not in text:
+                raise CheckpointReadError(filename, f'cannot load the checkpoint ({text[:200]})') from None
+            raise CheckpointReadError(filename, f'not a readable checkpoint ({type(error).__name__}: {text[:120]}): '
+                                      'truncated, corrupt, or not a file written by torch.save') from None
 
 
 def load_url_checkpoint(url: str, model_dir: str | None = None, map_location: Any = None, progress: bool = True,
@@ -248,6 +268,8 @@ def _unpickler_reason(message: str) -> str:
         if 'WeightsUnpickler error:' in line:
             rest = line.split('WeightsUnpickler error:', 1)[1].strip()
             return rest or (lines[index + 1] if index + 1 < len(lines) else 'unknown')
+        if 'GLOBAL' in line:  # torch's legacy-format path: "Trying to load unsupported GLOBAL x.y whose ..."
+            return line
     return lines[0] if lines else 'unknown'
 
 

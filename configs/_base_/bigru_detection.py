@@ -10,7 +10,11 @@
 #              consecutive windows, both views
 #   schedule:  AdamW lr 1e-3 (weight decay 0.01), batch 100, no scheduler, at most 200 epochs, stop after 50
 #              epochs without improvement of the validation frame accuracy, keep the best (save_best frame/acc)
-_base_ = 'mmaction::_base_/default_runtime.py'
+#   metrics:   validation: frame accuracy (the reference's model selection); test (tools/test.py CONFIG CKPT):
+#              frame accuracy and AP at tIoU 0.3..0.7 (TemporalDetectionAP: windows stitched back into videos,
+#              proposals at the activation threshold `detection_threshold`, keys detection/AP@<tIoU>,
+#              detection/mAP). tools/detect.py chooses the threshold on validation folds and reports its own AP.
+_base_ = ['./import_vpd_mm.py', 'mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/fsjump6'
@@ -36,8 +40,11 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='FrameWindowDataset', data_root=data_root, features=features, splits=('test',),
                  window=window, mode='tiles', pipeline=pipeline, test_mode=True))
+detection_threshold = 0.5
 val_evaluator = dict(type='FrameAccuracy')
-test_evaluator = val_evaluator
+test_evaluator = [dict(type='FrameAccuracy'),
+                  dict(type='TemporalDetectionAP', tious=(0.3, 0.4, 0.5, 0.6, 0.7), threshold=detection_threshold,
+                       max_gap=1, min_length=5)]
 
 max_epochs = 200
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1, val_interval=1)

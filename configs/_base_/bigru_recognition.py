@@ -10,7 +10,7 @@
 #   selection: validate every 10 epochs, keep the best acc/top1 (CheckpointHook save_best), stop after
 #              max_epochs // 3 epochs without improvement. Never on the test split: FX35 and Diving48 carve a
 #              validation subset from train (carve_val) when their corpus has no val split.
-_base_ = 'mmaction::_base_/default_runtime.py'
+_base_ = ['./import_vpd_mm.py', 'mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/fsjump6'

@@ -19,7 +19,7 @@
 #   without motion   model.head.with_motion=False, train/val_dataloader.dataset.with_motion=False
 #   action frames    train/val_dataloader.dataset.frames=actions
 #   entire corpus    train/val_dataloader.dataset.include_test=True
-_base_ = 'mmaction::_base_/default_runtime.py'
+_base_ = ['./import_vpd_mm.py', 'mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['vpd_mm', 'vpd_mm.engine'], allow_failed_imports=False)
 
 data_root = 'data/fsjump6'

@@ -2,7 +2,7 @@
 # Used by the tests (train / resume / distributed / test) and `make demo`. It inherits mmaction2's own recipe.
 #
 # Data: python tools/data/export_pose_dataset.py data/synthetic --out data/synthetic/pose_dataset.pkl
-_base_ = 'mmaction::skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d.py'
+_base_ = ['../_base_/import_vpd_mm.py', 'mmaction::skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/synthetic'

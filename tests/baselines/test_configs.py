@@ -20,8 +20,8 @@ from conftest import REPO
 from vpd_mm.protocols.late_fusion import accuracy, fuse_predictions, read_predictions
 
 CONFIGS = osp.join(REPO, 'configs', 'baselines')
-FAMILIES = ['tsn_r50_crop', 'tsn_r50_crop-flow', 'tsn_r50_fullframe', 'trn_r50_crop', 'gsm_r50_crop', 'stgcn',
-            'msg3d', 'msg3d-bone']
+FAMILIES = ['tsn_r50_crop', 'tsn_r50_crop-flow', 'tsn_r50_fullframe', 'trn_r50_crop', 'trn_r50_crop-flow',
+            'trn_r50_fullframe', 'gsm_r50_crop', 'gsm_r50_fullframe', 'stgcn', 'msg3d', 'msg3d-bone']
 RESNET_FAMILIES = {f for f in FAMILIES if '_r50_' in f}
 SPORTS = {'fsjump6': 6, 'tennis7': 7, 'fx35': 35, 'diving48': 48}
 
@@ -46,8 +46,10 @@ def tiny_config(path: str, root: str, work_dir: str) -> Config:
                 step.scale = (-1, 64) if step.scale[0] == -1 else (56, 56)
             elif step.type == 'MultiScaleCrop':
                 step.input_size = 56
-            elif step.type in ('CenterCrop', 'ThreeCrop', 'TenCrop'):
+            elif step.type in ('CenterCrop', 'TenCrop'):
                 step.crop_size = 56
+            elif step.type == 'ThreeCrop':  # crops as large as the short side, as mmaction2's TRN test does
+                step.crop_size = 64
     for part in ('backbone', 'cls_head'):
         if 'num_segments' in cfg.model[part]:
             cfg.model[part].num_segments = 2
@@ -77,6 +79,62 @@ def test_every_config_is_covered():
             assert (cfg.train_dataloader.dataset.get('carve_val', 0) > 0) == (sport in ('fx35', 'diving48'))
             if family in RESNET_FAMILIES:
                 assert cfg.model.backbone.pretrained == 'checkpoints/resnet50-11ad3fa6.pth'
+
+
+def _recipe(cfg: Config) -> dict:
+    """The parts of a config that are the training recipe (everything but the data)."""
+    return {key: cfg.get(key) for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr',
+                                          'find_unused_parameters')}
+
+
+def _steps(pipeline) -> list[str]:
+    return [step.type for step in pipeline]
+
+
+@pytest.mark.parametrize('sport', SPORTS)
+def test_trn_flow_is_the_trn_recipe_on_stacked_flow(sport):
+    """TRN on flow (the flow stream of TRN's two-stream row): trn_r50_crop's model and schedule, 8 segments of 5
+    stacked flow fields (10 channels, mean / std 128), the flow crops of the corpus, flow-aware flipping."""
+    rgb = Config.fromfile(osp.join(CONFIGS, f'trn_r50_crop_{sport}.py'))
+    flow = Config.fromfile(osp.join(CONFIGS, f'trn_r50_crop-flow_{sport}.py'))
+    assert _recipe(flow) == _recipe(rgb)
+    assert flow.model.cls_head == rgb.model.cls_head and flow.model.cls_head.type == 'TRNHead'
+    assert flow.model.backbone.in_channels == 10 and rgb.model.backbone.get('in_channels', 3) == 3
+    assert {k: v for k, v in flow.model.backbone.items() if k != 'in_channels'} == \
+        {k: v for k, v in rgb.model.backbone.items() if k != 'in_channels'}
+    assert flow.model.data_preprocessor.mean == [128] * 10 == flow.model.data_preprocessor.std
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = flow[key].dataset
+        assert dataset.type == 'CropActionDataset' and dataset.modality == 'Flow'
+        assert dataset.features == 'TRNms (crop; flow)'
+        sample = dataset.pipeline[0]
+        assert sample.type == 'SampleFrames' and sample.clip_len == 5 and sample.num_clips == 8
+    assert 'FlipStackedFlow' in _steps(flow.train_dataloader.dataset.pipeline)
+    assert 'Flip' not in _steps(flow.train_dataloader.dataset.pipeline)
+    assert flow.test_dataloader.dataset.pipeline[0].twice_sample
+
+
+@pytest.mark.parametrize('family,crop_family,label', [('trn_r50_fullframe', 'trn_r50_crop', 'TRNms (w/o crop)'),
+                                                      ('gsm_r50_fullframe', 'gsm_r50_crop', 'GSM (w/o crop)')])
+@pytest.mark.parametrize('sport', SPORTS)
+def test_fullframe_rows_are_the_crop_recipe_on_whole_frames(family, crop_family, label, sport):
+    """TRN and GSM on full frames: the same model and schedule as on the crops; only the data differs (the corpus
+    videos through mmaction2's decord pipeline, segments kept inside the action's window)."""
+    crop = Config.fromfile(osp.join(CONFIGS, f'{crop_family}_{sport}.py'))
+    full = Config.fromfile(osp.join(CONFIGS, f'{family}_{sport}.py'))
+    assert full.model == crop.model and _recipe(full) == _recipe(crop)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset, crop_dataset = full[key].dataset, crop[key].dataset
+        assert dataset.type == 'CorpusVideoDataset' and dataset.features == label
+        for same in ('data_root', 'split', 'window', 'carve_val', 'classes', 'test_mode'):
+            assert dataset.get(same) == crop_dataset.get(same), (key, same)
+        steps = _steps(dataset.pipeline)
+        assert steps[:3] == ['DecordInit', 'ActionWindow', 'SampleFrames'] and 'DecordDecode' in steps
+        assert 'CropDecode' not in steps
+    test_steps = _steps(full.test_dataloader.dataset.pipeline)
+    assert full.test_dataloader.dataset.pipeline[2].twice_sample
+    # mmaction2's TRN test takes three 256 crops of the whole frame; the GSM authors test one centre crop
+    assert ('ThreeCrop' in test_steps) == (family == 'trn_r50_fullframe')
 
 
 @pytest.mark.slow

@@ -69,6 +69,6 @@ def test_tool(tmp_path, capsys):
     assert document['features'] == 'TSN (crop; 2-stream)' and document['sport'] == 'fx35'
     with pytest.raises(SystemExit) as error:
         tool.main([rgb, str(tmp_path / 'missing.json')])
-    assert error.value.code == f'error: {tmp_path / "missing.json"}: file does not exist'
+    assert error.value.code == 2 and str(error.value) == f'error: {tmp_path / "missing.json"}: file does not exist'
     result = run_python(['tools/late_fusion.py', '--help'], timeout=120)
     assert result.returncode == 0 and 'usage:' in result.stdout

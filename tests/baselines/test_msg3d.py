@@ -1,6 +1,7 @@
 """MS-G3D: the COCO-17 multi-scale graphs, the G3D window, shapes, and training inside RecognizerGCN + GCNHead."""
 from __future__ import annotations
 
+import glob
 import os.path as osp
 
 import numpy as np
@@ -14,7 +15,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
 from conftest import REPO
-from vpd_mm.models.msg3d import MSG3D, G3DPathway, hop_distances, multiscale_adjacency
+from vpd_mm.models.msg3d import G3DPathway, MSG3DFromPaper, hop_distances, multiscale_adjacency
 
 
 def coco_hops() -> np.ndarray:
@@ -100,7 +101,7 @@ def test_g3d_window_reads_the_right_frames(dilation):
 @pytest.mark.parametrize('t', [30, 16])
 def test_msg3d_shapes_on_coco(t, one_thread):
     torch.manual_seed(0)
-    model = MSG3D(graph_cfg=dict(layout='coco', mode='binary_adj'), base_channels=24, num_person=2)
+    model = MSG3DFromPaper(graph_cfg=dict(layout='coco', mode='binary_adj'), base_channels=24, num_person=2)
     out = model(torch.randn(3, 2, t, 17, 3))
     assert out.shape == (3, 2, 96, -(-(-(-t // 2)) // 2), 17)
     with pytest.raises(ValueError, match=r'expects \(N, 2, T, 17, 3\)'):
@@ -108,7 +109,7 @@ def test_msg3d_shapes_on_coco(t, one_thread):
 
 
 def test_msg3d_default_scales_cover_the_coco_graph():
-    model = MSG3D(graph_cfg=dict(layout='coco'), base_channels=12, num_person=1)
+    model = MSG3DFromPaper(graph_cfg=dict(layout='coco'), base_channels=12, num_person=1)
     first = model.blocks[0].factorized[0]
     assert first.adjacency.shape == (9, 17, 17)  # diameter 8 + 1
     assert model.blocks[0].g3d[0].gcn.adjacency.shape == (6, 51, 51)
@@ -116,8 +117,8 @@ def test_msg3d_default_scales_cover_the_coco_graph():
 
 
 def test_msg3d_in_recognizer_gcn_trains_and_predicts(one_thread):
-    """The baseline config's model (MSG3D + GCNHead), as the Runner builds it: gradients reach the adaptive graph
-    masks and the G3D pathways, one SGD step changes the weights, predictions are per-class probabilities."""
+    """The baseline config's model (MSG3DFromPaper + GCNHead), as the Runner builds it: gradients reach the adaptive
+    graph masks and the G3D pathways, one SGD step changes the weights, predictions are per-class probabilities."""
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'baselines', 'msg3d_fx35.py'))
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -142,3 +143,51 @@ def test_msg3d_in_recognizer_gcn_trains_and_predicts(one_thread):
         preds = model.test_step(dict(inputs=[torch.randn(2, 1, 20, 17, 3)], data_samples=[ActionDataSample()]))
     assert preds[0].pred_score.shape == (35,)
     assert float(preds[0].pred_score.sum()) == pytest.approx(1.0, abs=1e-5)
+
+
+# Registry names ------------------------------------------------------------------------------------------------
+# The classes mmaction2 1.2.0's projects/ register in mmaction's registries (projects/actionclip, ctrgcn,
+# example_project, msg3d, umt): a user may import any of them next to vpd_mm, so vpd_mm must not use these names.
+PROJECT_NAMES = {'ActionClip', 'CTRGCN', 'ExampleNet', 'MSG3D', 'UMTViT'}
+
+
+def _vpd_mm_registrations() -> dict[str, set[str]]:
+    """``{registry attribute of mmaction.registry: names of the vpd_mm classes registered in it}``."""
+    import mmaction.registry as registries
+    from mmengine.registry import Registry
+    found: dict[str, set[str]] = {}
+    for attribute in dir(registries):
+        registry = getattr(registries, attribute)
+        if isinstance(registry, Registry):
+            for name, obj in registry.module_dict.items():
+                if getattr(obj, '__module__', '').startswith('vpd_mm.'):
+                    found.setdefault(attribute, set()).add(name)
+    return found
+
+
+def test_no_registered_name_clashes_with_mmaction2_projects():
+    registered = _vpd_mm_registrations()
+    assert 'MSG3DFromPaper' in registered['MODELS'] and 'MSG3D' not in MODELS.module_dict
+    assert {r: names & PROJECT_NAMES for r, names in registered.items() if names & PROJECT_NAMES} == {}
+    configs = [p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+               if "type='MSG3D'" in open(p).read()]
+    assert configs == []
+
+
+def test_projects_msg3d_registers_next_to_vpd_mm(one_thread):
+    """``import projects.msg3d.models`` registers a backbone named ``MSG3D`` in mmaction's MODELS; with vpd_mm
+    imported this used to raise ``KeyError: 'MSG3D is already registered'``. Now both register and both build."""
+
+    class ProjectMSG3D(torch.nn.Module):  # stands in for projects/msg3d/models/msg3d.py's class
+        def __init__(self, graph_cfg: dict, num_person: int = 2) -> None:
+            super().__init__()
+            self.num_person = num_person
+
+    try:
+        MODELS.register_module(name='MSG3D', module=ProjectMSG3D)
+        theirs = MODELS.build(dict(type='MSG3D', graph_cfg=dict(layout='coco'), num_person=1))
+        ours = MODELS.build(dict(type='MSG3DFromPaper', graph_cfg=dict(layout='coco'), base_channels=12,
+                                 num_person=1))
+        assert isinstance(theirs, ProjectMSG3D) and isinstance(ours, MSG3DFromPaper)
+    finally:
+        MODELS._module_dict.pop('MSG3D', None)

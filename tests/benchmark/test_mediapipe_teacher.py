@@ -71,5 +71,5 @@ def test_missing_video_is_named(tmp_path):
     corpus = Corpus(str(tmp_path))
     with pytest.raises(CorpusFormatError, match='no videos with a track'):
         run_mediapipe(corpus, progress=False)
-    with pytest.raises(SystemExit, match='is not a corpus'):
+    with pytest.raises(SystemExit, match='nothing: folder: does not exist'):
         load_tool('tools/data/extract_pose_mediapipe.py').main([str(tmp_path / 'nothing')])

@@ -65,5 +65,10 @@ def test_preset_sizes():
     assert len(class_names(default)) >= 12 and all(c in ACTION_CLASSES for c in class_names(default))
     assert class_names(tiny) == tuple(PRESETS['tiny'].classes)
     for preset in DEMO_PRESETS.values():  # every k has k training instances per class
-        spec = replace(PRESETS[preset.corpus], instances_per_class=preset.instances_per_class)
+        spec = replace(PRESETS[preset.corpus], instances_per_class=preset.instances_per_class,
+                       test_fraction=preset.test_fraction)
         assert max(preset.ks) <= spec.split_counts()[0]
+        assert set(preset.bigru_ks) <= set(preset.ks) and preset.trials >= 1 and preset.dtw_trials >= 1
+    # the default demo's test split is as large as the design corpus's (6 of 16 per class: 72 instances)
+    assert replace(PRESETS['default'], instances_per_class=16, test_fraction=default.test_fraction,
+                   classes=class_names(default)).split_counts() == (9, 1, 6)

@@ -106,6 +106,6 @@ def test_tool(fs_corpus, tmp_path, capsys):
     bad = _lists(tmp_path, train_4_0=f'{R1}:925:972')
     with pytest.raises(SystemExit, match=rf"error: .*train_4_0\.ids\.txt:1: id '{R1}:925:972' is a val action"):
         tool.main([fs_corpus.root, '--lists', bad])
-    with pytest.raises(SystemExit, match='is not a corpus'):
+    with pytest.raises(SystemExit, match='nothing: folder: does not exist'):
         tool.main([str(tmp_path / 'nothing'), '--lists', bad])
     shutil.rmtree(bad)

@@ -241,7 +241,7 @@ def test_extract_crops_tool(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location('extract_crops_tool', osp.join(REPO, 'tools/data/extract_crops.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    with pytest.raises(SystemExit, match='error: .* is not a corpus'):
+    with pytest.raises(SystemExit, match='error: .*nothing: folder: does not exist'):
         tool.main([str(tmp_path / 'nothing')])
     corpus = _known_corpus(str(tmp_path / 'c'))
     tool.main([corpus.root, '--videos', 'sq'])

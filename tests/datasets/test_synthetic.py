@@ -228,4 +228,5 @@ def test_small_custom_spec(tmp_path):
     pose = corpus.read_pose('tiny_004')
     assert pose.keypoints.shape == (24, 17, 2)
     np.testing.assert_array_equal(pose.scores[::5], np.full((5, 17), 0.3, np.float32))
-    assert corpus.read_meta().extra == dict(width=96, height=80, seed=4)
+    assert corpus.read_meta().extra == dict(width=96, height=80, seed=4,
+                                            video_frames={f'tiny_{v:03d}': 24 for v in range(5)})

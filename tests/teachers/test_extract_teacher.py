@@ -145,12 +145,17 @@ def test_vipe_teacher_mirrored_row_is_re_embedding(corpus, vipe_checkpoint, caps
 
 def test_bad_arguments(corpus, tmp_path):
     assert call_tool(TOOL, [str(tmp_path / 'nope'), '--teacher', 'pose2d']) == \
-        f'error: corpus folder {tmp_path / "nope"} does not exist'
+        f'error: {tmp_path / "nope"}: folder: does not exist (make one with tools/data/prepare_videos.py or a ' \
+        'tools/data/prepare_<dataset>.py tool)'
     message = call_tool(TOOL, [corpus.root, '--teacher', 'vipe', '--checkpoint', str(tmp_path / 'x.pth')])
     assert message == f'error: {tmp_path / "x.pth"}: VIPE* checkpoint does not exist'
     empty = tmp_path / 'empty'
     empty.mkdir()
-    assert 'no pose files' in call_tool(TOOL, [str(empty), '--teacher', 'pose2d'])
+    assert 'this folder is not a corpus' in call_tool(TOOL, [str(empty), '--teacher', 'pose2d'])
+    shutil.copy(corpus.path('meta.json'), empty / 'meta.json')
+    assert call_tool(TOOL, [str(empty), '--teacher', 'pose2d']) == (
+        f'error: {empty / "pose"}: folder: no pose files (run tools/data/extract_pose.py CORPUS or '
+        'tools/data/extract_pose_mediapipe.py CORPUS first)')
     result = run_python([TOOL, '--help'], timeout=60)
     assert result.returncode == 0 and '--concat' in result.stdout
 

@@ -23,9 +23,11 @@ import glob
 import json
 import os.path as osp
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Convert Human3.6M or AMASS joint files (.npy/.npz) into VIPE* 3D-pose files: '
         'joints (T, 17, 3) metres, COCO-17 order, +z up, and fps.')
     parser.add_argument('inputs', nargs='+', help='joint files or folders (searched recursively for .npy/.npz)')
@@ -49,17 +51,18 @@ def _collect(inputs: list[str]) -> dict[str, str]:
         elif osp.isfile(item):
             pairs = [(osp.splitext(osp.basename(item))[0], item)]
         else:
-            raise SystemExit(f'error: {item}: no such file or folder')
+            fail(f'{item}: no such file or folder')
         for rel, path in pairs:
             name = rel.replace(osp.sep, '_').replace(' ', '_')
             if name in files:
-                raise SystemExit(f'error: {path} and {files[name]} would both be written as {name}.npz')
+                fail(f'{path} and {files[name]} would both be written as {name}.npz')
             files[name] = path
     if not files:
-        raise SystemExit(f'error: no .npy/.npz files in {inputs}')
+        fail(f'no .npy/.npz files in {inputs}')
     return files
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from tqdm import tqdm
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             joints, fps = convert_joint_file(path, args.format, key=args.key, units=args.units, fps=args.fps)
         except ValueError as error:
-            raise SystemExit(f'error: {error}') from None
+            fail(f'{error}')
         write_pose3d(target, joints, fps)
         written += 1
     if args.val_match:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Export corpus poses to mmaction2's PoseDataset file.")
+    parser = ToolParser(description="Export corpus poses to mmaction2's PoseDataset file.")
     parser.add_argument('corpus', help='corpus folder (meta.json, annotations/actions.json, pose/)')
     parser.add_argument('--out', help='output .pkl (default: <corpus>/pose_dataset.pkl)')
     parser.add_argument('--img-shape', type=int, nargs=2, metavar=('H', 'W'),
@@ -22,18 +25,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
-    from vpd_mm.corpus import Corpus, CorpusFormatError
+    Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
+    from vpd_mm.corpus import CorpusFormatError
     from vpd_mm.datasets import write_pose_dataset
     out = args.out or osp.join(args.corpus, 'pose_dataset.pkl')
     try:
         data = write_pose_dataset(Corpus(args.corpus), out, tuple(args.img_shape) if args.img_shape else None,
                                   args.window)
     except (CorpusFormatError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     counts = ', '.join(f'{name} {len(ids)}' for name, ids in data['split'].items())
     print(f'wrote {len(data["annotations"])} actions ({counts}) to {out}')
 

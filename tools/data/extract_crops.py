@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os.path as osp
+
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Extract square athlete crops (box united with the previous '
-                                     "frame's box, 10% padding per side, zero fill, resized) and the previous "
-                                     "frame's crop with the same window into <corpus>/crops/.")
+    parser = ToolParser(description='Extract square athlete crops (box united with the previous '
+                        "frame's box, 10% padding per side, zero fill, resized) and the previous "
+                        "frame's crop with the same window into <corpus>/crops/.")
     parser.add_argument('corpus', help='corpus folder (meta.json, videos/, tracks/)')
     parser.add_argument('--videos', nargs='+', metavar='ID', help='only these video ids (default: all tracked)')
     parser.add_argument('--size', type=int, default=128, help='crop side in pixels (default 128)')
@@ -25,24 +27,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
+    corpus = Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
+    corpus.require('tracks')
     if args.size < 8 or args.pad < 0:
-        raise SystemExit(f'error: need --size >= 8 and --pad >= 0, got {args.size}, {args.pad}')
+        fail(f'need --size >= 8 and --pad >= 0, got {args.size}, {args.pad}')
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
-    from vpd_mm.corpus import Corpus
     from vpd_mm.stages.crops import extract_crops
-    corpus = Corpus(args.corpus)
-    if not args.videos and not corpus.video_ids():
-        raise SystemExit(f'error: {corpus.path("tracks")}: no track files (<video_id>.json)')
     counts = extract_crops(corpus, video_ids=args.videos, size=args.size, pad=args.pad)
     print(f"crops: {counts['written']} videos written ({counts['frames']} frames), {counts['skipped']} already "
           f"complete, {counts['errors']} failed; frames skipped: {counts['beyond_end']} past the video end, "
           f"{counts['outside']} box outside the frame")
     if counts['errors']:
-        raise SystemExit(f"error: {counts['errors']} video(s) failed, first: {counts['failed'][0]}")
+        fail(f"{counts['errors']} video(s) failed, first: {counts['failed'][0]}")
 
 
 if __name__ == '__main__':

@@ -12,12 +12,14 @@ Runs on the GPU when there is one. Videos whose pose file exists are skipped, so
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 import sys
+
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Run an mmpose top-down pose model on the tracked athlete box of every frame of a corpus and '
         'write pose/<video>.npz (COCO-17 keypoints in pixels, scores, boxes).')
     parser.add_argument('corpus', help='corpus folder (reads videos/ and tracks/, writes pose/)')
@@ -31,14 +33,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not osp.isdir(args.corpus):
-        raise SystemExit(f'error: corpus folder {args.corpus} does not exist')
+    Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
     if args.batch_size < 1:
-        raise SystemExit(f'error: --batch-size must be >= 1, got {args.batch_size}')
-    import vpd_mm  # noqa: F401  (stack fixes: checkpoint loading under weights_only)
-    from vpd_mm.corpus import Corpus, CorpusFormatError
+        fail(f'--batch-size must be >= 1, got {args.batch_size}')
+    from vpd_mm.corpus import CorpusFormatError
     from vpd_mm.stages.pose_mmpose import build_pose_model, pose_on_corpus
     from vpd_mm.stages.runner import summary_line
 
@@ -46,13 +47,13 @@ def main(argv: list[str] | None = None) -> None:
         model = build_pose_model(args.config, args.checkpoint, args.device)
         stats = pose_on_corpus(Corpus(args.corpus), model, batch_size=args.batch_size, overwrite=args.overwrite)
     except (FileNotFoundError, ValueError, CorpusFormatError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     print(f'pose: {summary_line(stats)}')
     if stats['no_detection']:
         print(f'pose: {stats["no_detection"]} frames had no detection (zero-area track box); their keypoints and '
               'scores are NaN', file=sys.stderr)
     if stats['errors']:
-        raise SystemExit(f"error: {stats['failed'][0]} ({stats['errors']} video(s) failed)")
+        fail(f"{stats['failed'][0]} ({stats['errors']} video(s) failed)")
 
 
 if __name__ == '__main__':

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
+
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Estimate 2D poses with MediaPipe Pose on every video of a '
-                                     'corpus and write <corpus>/pose/<video>.npz (COCO-17; misses as NaN).')
+    parser = ToolParser(description='Estimate 2D poses with MediaPipe Pose on every video of a '
+                        'corpus and write <corpus>/pose/<video>.npz (COCO-17; misses as NaN).')
     parser.add_argument('corpus', help='corpus folder (meta.json, videos/, tracks/)')
     parser.add_argument('--static', action='store_true', help='run the person detector on every frame '
                         '(static_image_mode) instead of tracking the person from frame to frame')
@@ -32,20 +34,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
+    Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
     if args.workers < 1:
-        raise SystemExit(f'error: --workers must be >= 1, got {args.workers}')
+        fail(f'--workers must be >= 1, got {args.workers}')
     from vpd_mm.stages.pose_mediapipe import run_mediapipe
-    from vpd_mm.corpus.corpus import Corpus, CorpusFormatError
+    from vpd_mm.corpus import CorpusFormatError
     try:
         stats = run_mediapipe(Corpus(args.corpus), static=args.static, workers=args.workers,
                               overwrite=args.overwrite, progress=not args.no_progress, video_ids=args.videos,
                               log=print, mirror=args.mirror)
     except (CorpusFormatError, ImportError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     if not stats['written'] and not stats['errors']:
         print(f'pose: all {stats["skipped"]} videos already have pose files')
 

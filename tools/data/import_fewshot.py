@@ -10,11 +10,13 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os.path as osp
+
+from vpd_mm.corpus import Corpus
+from vpd_mm.utils.cli import ToolParser, tool_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Import published few-shot id lists (train_<k>_<trial>.ids.txt) into a corpus, with checks.')
     parser.add_argument('corpus', help='prepared corpus folder (meta.json, annotations/actions.json)')
     parser.add_argument('--lists', nargs='+', required=True,
@@ -28,10 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(osp.join(args.corpus, 'meta.json')):
-        raise SystemExit(f'error: {args.corpus} is not a corpus (no meta.json)')
+    Corpus.open(args.corpus)  # a valid meta.json of this format version, or one error line
     from vpd_mm.datasets.converters.cli import run_import_fewshot
     run_import_fewshot(args)
 

@@ -13,11 +13,13 @@ import argparse
 import dataclasses
 import os
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Render the mocap_sports corpus (routine videos of a humanoid '
-                                     'performing DeepMimic motion capture; 8 motion-defined action classes; '
-                                     'ground-truth tracks and joints; seeded train/val/test splits by instance).')
+    parser = ToolParser(description='Render the mocap_sports corpus (routine videos of a humanoid '
+                        'performing DeepMimic motion capture; 8 motion-defined action classes; '
+                        'ground-truth tracks and joints; seeded train/val/test splits by instance).')
     parser.add_argument('--out', required=True, help='output corpus folder')
     parser.add_argument('--preset', default='default', help="size preset: 'default' (8 classes x 24 instances, "
                         "160x160) or 'tiny' (tests: 3 classes x 3 instances, 128x128)")
@@ -32,14 +34,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from vpd_mm.mocap_sports.plan import ACTION_CLASSES, PRESETS
     from vpd_mm.stages.mocap_sports import make_mocap_sports
     if args.preset not in PRESETS:
-        raise SystemExit(f'error: unknown --preset {args.preset!r}; choose from {sorted(PRESETS)}')
+        fail(f'unknown --preset {args.preset!r}; choose from {sorted(PRESETS)}')
     if args.workers < 1:
-        raise SystemExit(f'error: --workers must be >= 1, got {args.workers}')
+        fail(f'--workers must be >= 1, got {args.workers}')
     changes = {}
     if args.instances_per_class is not None:
         changes['instances_per_class'] = args.instances_per_class
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.classes is not None:
         unknown = sorted(set(args.classes) - set(ACTION_CLASSES))
         if unknown:
-            raise SystemExit(f'error: unknown --classes {unknown}; known: {sorted(ACTION_CLASSES)}')
+            fail(f'unknown --classes {unknown}; known: {sorted(ACTION_CLASSES)}')
         changes['classes'] = tuple(args.classes)
     if args.fps is not None:
         changes['fps'] = args.fps
@@ -59,9 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         corpus = make_mocap_sports(args.out, spec, seed=args.seed, workers=args.workers,
                                    progress=not args.no_progress, preset=args.preset, log=print)
     except ValueError as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     except RuntimeError as error:
-        raise SystemExit(f'error: rendering failed: {error}') from None
+        fail(f'rendering failed: {error}')
     actions = corpus.read_actions()
     counts = {s: sum(a.split == s for a in actions) for s in ('train', 'val', 'test')}
     print(f'mocap_sports corpus in {args.out}: {len(corpus.video_ids())} videos, {len(actions)} actions '

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from vpd_mm.utils.cli import tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from vpd_mm.datasets.converters.cli import prepare_parser
@@ -22,6 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         videos_help='folder with the clips <vid_name>.mp4; read once and linked into CORPUS/videos/', carve_val=True).parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from vpd_mm.datasets.converters.cli import run_prepare

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from vpd_mm.utils.cli import tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from vpd_mm.datasets.converters.cli import prepare_parser
@@ -24,6 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     'element frames) and linked into CORPUS/videos/', carve_val=True, default_fps=True).parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from vpd_mm.datasets.converters.cli import run_prepare

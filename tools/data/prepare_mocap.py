@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 
+from vpd_mm.utils.cli import ToolParser, fail, tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Turn the DeepMimic humanoid clips inside pybullet_data into VIPE* 3D-pose files '
         '(COCO-17 joints by forward kinematics) plus splits.json (train / heldout clips).')
     parser.add_argument('--out', required=True, help='output folder')
@@ -26,15 +28,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.fps < 0:
-        raise SystemExit(f'error: --fps must be >= 0, got {args.fps}')
+        fail(f'--fps must be >= 0, got {args.fps}')
     from vpd_mm.teachers.mocap_pose3d import write_mocap_pose3d
     try:
         written = write_mocap_pose3d(args.out, fps=args.fps or None, clips=args.clips, overwrite=args.overwrite)
     except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(f'{error}')
     new = {k: v for k, v in written.items() if v}
     print(f'mocap: {len(written)} clips, written {len(new)} ({sum(new.values())} frames), '
           f'skipped {len(written) - len(new)} (exist) -> {args.out}')

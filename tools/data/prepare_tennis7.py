@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from vpd_mm.utils.cli import tool_main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from vpd_mm.datasets.converters.cli import prepare_parser
@@ -23,6 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     'CORPUS/videos/{front,back}__<clip>.mp4').parse_args(argv)
 
 
+@tool_main
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from vpd_mm.datasets.converters.cli import run_prepare

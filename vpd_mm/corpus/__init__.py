@@ -8,11 +8,12 @@
 Nothing here builds a model or trains; every stage stands on this package.
 """
 from .atomic import atomic_write_bytes
-from .corpus import (FORMAT_VERSION, SPLITS, VIDEO_EXTENSIONS, Action, Corpus, CorpusFormatError, CorpusMeta,
-                     FeatureTrack, PoseTrack, Track)
+from .corpus import (FORMAT_VERSION, SPLITS, STAGE_OUTPUTS, VIDEO_EXTENSIONS, Action, Corpus, CorpusFormatError,
+                     CorpusMeta, FeatureTrack, MissingStageError, PoseTrack, Track)
 from .crop_store import CropStore
 from .fewshot import carve_validation, draw_fewshot, fewshot_list_path, read_fewshot_ids
 
-__all__ = ['FORMAT_VERSION', 'SPLITS', 'VIDEO_EXTENSIONS', 'Action', 'Corpus', 'CorpusFormatError', 'CorpusMeta',
+__all__ = ['FORMAT_VERSION', 'SPLITS', 'STAGE_OUTPUTS', 'VIDEO_EXTENSIONS', 'Action', 'Corpus', 'CorpusFormatError',
+           'MissingStageError', 'CorpusMeta',
            'FeatureTrack', 'PoseTrack', 'Track', 'CropStore', 'atomic_write_bytes', 'carve_validation',
            'draw_fewshot', 'fewshot_list_path', 'read_fewshot_ids']

@@ -30,14 +30,14 @@ import numpy as np
 
 from .atomic import atomic_write_bytes
 from .crop_store import CropStore
-from .errors import CorpusFormatError
+from .errors import CorpusFormatError, MissingStageError
 
 FORMAT_VERSION = 1
 SPLITS = ('train', 'val', 'test')
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.avi', '.mov', '.webm')
 
 __all__ = [
-    'FORMAT_VERSION', 'SPLITS', 'CorpusFormatError', 'CorpusMeta', 'Track', 'PoseTrack', 'FeatureTrack',
+    'FORMAT_VERSION', 'SPLITS', 'STAGE_OUTPUTS', 'CorpusFormatError', 'MissingStageError', 'CorpusMeta', 'Track', 'PoseTrack', 'FeatureTrack',
     'Action', 'Corpus', 'atomic_write_bytes'
 ]
 
@@ -198,7 +198,31 @@ class Action:
     split: str
 
 
+def video_frames(meta: CorpusMeta) -> dict[str, int]:
+    """Frame counts of the videos whose length is known (``meta.json`` ``extra.video_frames``, written by the
+    tools that made the corpus from videos they read); actions must end within them."""
+    known = meta.extra.get('video_frames') or {}
+    if not isinstance(known, dict):
+        return {}
+    return {str(v): int(n) for v, n in known.items() if isinstance(n, (int, float)) and not isinstance(n, bool)}
+
+
 # ------------------------------------------------------------------------------------------------ the corpus
+NEW_CORPUS_HINT = 'make one with tools/data/prepare_videos.py or a tools/data/prepare_<dataset>.py tool'
+"""What to run when a folder is not a corpus yet."""
+
+STAGE_OUTPUTS = {
+    'videos': ('videos', 'tools/data/prepare_videos.py or a tools/data/prepare_<dataset>.py tool'),
+    'tracks': ('athlete tracks', 'tools/data/prepare_videos.py --track, or a prepare tool with published boxes'),
+    'pose': ('pose files', 'tools/data/extract_pose.py CORPUS or tools/data/extract_pose_mediapipe.py CORPUS'),
+    'crops': ('crops', 'tools/data/extract_crops.py CORPUS'),
+    'flow': ('optical flow', 'tools/data/extract_flow.py CORPUS'),
+    'teacher': ('teacher features', 'tools/extract_teacher.py CORPUS --teacher ...'),
+    'features': ('student features', 'tools/extract_features.py CONFIG CHECKPOINT --corpus CORPUS --name NAME'),
+}
+"""Stage folder -> (what it holds, the tool that writes it), for :class:`MissingStageError` messages."""
+
+
 class Corpus:
     """Reader/writer of one corpus folder.
 
@@ -215,6 +239,36 @@ class Corpus:
     def __init__(self, root: str) -> None:
         self.root = root
         self.crops = CropStore(root)
+
+    @classmethod
+    def open(cls, root: str) -> 'Corpus':
+        """The corpus at ``root``, after checking that it is one: the folder exists and ``meta.json`` is valid
+        JSON of this format version (:meth:`read_meta`). Every tool opens its corpus this way.
+
+        Raises:
+            CorpusFormatError: no folder, no ``meta.json``, or a ``meta.json`` this version cannot read.
+        """
+        if not osp.isdir(root):
+            raise CorpusFormatError(root, 'folder', 'does not exist', hint=NEW_CORPUS_HINT)
+        if not osp.isfile(osp.join(root, 'meta.json')):
+            raise CorpusFormatError(osp.join(root, 'meta.json'), 'file', 'missing: this folder is not a corpus',
+                                    hint=NEW_CORPUS_HINT)
+        corpus = cls(root)
+        corpus.read_meta()
+        return corpus
+
+    def require(self, folder: str) -> None:
+        """Check that a stage's output folder (``'tracks'``, ``'pose'``, ``'crops'``, ``'flow'``,
+        ``'teacher/<name>'``, ``'features/<name>'``) exists and holds files.
+
+        Raises:
+            MissingStageError: it does not; the message names the tool that makes it.
+        """
+        path = self.path(folder)
+        stage = folder.split('/')[0]
+        if not osp.isdir(path) or not any(not n.startswith('.') for n in os.listdir(path)):
+            raise MissingStageError(path, STAGE_OUTPUTS.get(stage, (folder, 'the stage that writes it'))[0],
+                                    STAGE_OUTPUTS.get(stage, (folder, 'the stage that writes it'))[1])
 
     # paths -------------------------------------------------------------------------------------------------
     def path(self, *parts: str) -> str:
@@ -355,9 +409,10 @@ class Corpus:
     def write_actions(self, actions: Sequence[Action], classes: Sequence[str] | None = None) -> None:
         """Write ``annotations/actions.json`` after validating (unique ids, ``start < end``, known labels)."""
         path = self.path('annotations', 'actions.json')
+        meta = self.read_meta() if classes is None or osp.isfile(self.path('meta.json')) else None
         if classes is None:
-            classes = self.read_meta().classes
-        self._validate_actions(path, list(actions), classes)
+            classes = meta.classes
+        self._validate_actions(path, list(actions), classes, video_frames(meta) if meta else {})
         _write_json(path, [asdict(a) for a in actions])
 
     def read_actions(self, split: str | None = None) -> list[Action]:
@@ -372,7 +427,8 @@ class Corpus:
                 actions.append(Action(**item))
             except TypeError as error:
                 raise CorpusFormatError(path, f'[{index}]', f'bad action record ({error})') from None
-        self._validate_actions(path, actions, self.read_meta().classes)
+        meta = self.read_meta()
+        self._validate_actions(path, actions, meta.classes, video_frames(meta))
         if split is not None:
             if split not in SPLITS:
                 raise ValueError(f'unknown split {split!r}; expected one of {SPLITS}')
@@ -380,7 +436,8 @@ class Corpus:
         return actions
 
     @staticmethod
-    def _validate_actions(path: str, actions: list[Action], classes: Sequence[str]) -> None:
+    def _validate_actions(path: str, actions: list[Action], classes: Sequence[str],
+                          lengths: dict[str, int]) -> None:
         known = set(classes)
         seen: set[str] = set()
         for index, action in enumerate(actions):
@@ -396,6 +453,12 @@ class Corpus:
             if not (isinstance(action.start, int) and isinstance(action.end, int)) or action.start >= action.end:
                 raise CorpusFormatError(path, f'{where}.start/end',
                                         f'need integer frames with start < end, got {action.start}, {action.end}')
+            if action.start < 0:
+                raise CorpusFormatError(path, f'{where}.start', f'negative frame {action.start}')
+            length = lengths.get(action.video_id)
+            if length is not None and action.end > length:
+                raise CorpusFormatError(path, f'{where}.end', f'frame {action.end} is past the end of video '
+                                        f'{action.video_id!r} ({length} frames, meta.json extra.video_frames)')
 
     # few-shot id lists -------------------------------------------------------------------------------------
     def fewshot_path(self, k: int, trial: int) -> str:

@@ -38,6 +38,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .atomic import temp_prefix
 from .errors import CorpusFormatError
 
 __all__ = ['CROP_SIZE', 'FLOW_CLIP', 'FLOW_LEVELS', 'CROP_FORMAT', 'FLOW_FORMAT', 'CropStore', 'PackedWriter',
@@ -143,7 +144,7 @@ class PackedWriter:
         self.items = items_per_frame
         parent = osp.dirname(osp.abspath(folder))
         os.makedirs(parent, exist_ok=True)
-        self.tmp = tempfile.mkdtemp(prefix='.' + osp.basename(folder) + '.', suffix='.tmp', dir=parent)
+        self.tmp = tempfile.mkdtemp(prefix=temp_prefix(folder), dir=parent)
         os.chmod(self.tmp, 0o755)
         self._raw = open(osp.join(self.tmp, 'data.raw'), 'wb')
         self._frames: list[int] = []

@@ -1,12 +1,31 @@
-"""The one error of the corpus layer: a file that is missing, malformed or inconsistent."""
+"""The errors of the corpus layer: a file that is missing, malformed or inconsistent, or a stage not run yet."""
+from __future__ import annotations
 
-__all__ = ['CorpusFormatError']
+from ..utils.cli import InputError
+
+__all__ = ['CorpusFormatError', 'MissingStageError']
 
 
-class CorpusFormatError(ValueError):
-    """A corpus file is missing, malformed or inconsistent; the message names the file and the field."""
+class CorpusFormatError(InputError, ValueError):
+    """A corpus file is missing, malformed or inconsistent; the message names the file and the field.
 
-    def __init__(self, path: str, field_name: str, problem: str) -> None:
-        super().__init__(f'{path}: {field_name}: {problem}')
+    Args:
+        path (str): the file.
+        field_name (str): the field (``'file'`` for the file as a whole).
+        problem (str): what is wrong.
+        hint (str, optional): what to run or change.
+    """
+
+    def __init__(self, path: str, field_name: str, problem: str, hint: str | None = None) -> None:
+        Exception.__init__(self, f'{path}: {field_name}: {problem}')
         self.path = path
         self.field = field_name
+        self.hint = hint
+
+
+class MissingStageError(CorpusFormatError):
+    """A stage's output that this step needs is absent; the hint names the tool that makes it."""
+
+    def __init__(self, path: str, what: str, tool: str) -> None:
+        super().__init__(path, 'folder', f'no {what}', hint=f'run {tool} first')
+        self.tool = tool

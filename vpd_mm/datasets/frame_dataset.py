@@ -26,6 +26,15 @@ frames). :attr:`VPDFrameDataset.index_nbytes` and :attr:`VPDFrameDataset.target_
 ``benchmarks/distill_throughput.py`` prints them per frame. Arrays are shared copy-on-write by forked dataloader
 workers (no reference counts are touched per frame).
 
+Where the targets live (``targets``). ``'memory'`` (default): the index is built from the teacher files on every
+construction and the target table is held in RAM (5 M frames: 1 GB at d = 26, 5.1 GB at d = 128). ``'mmap'``: the
+index and the targets are built once into a cache of ``.npy`` files (:mod:`.frame_index_cache`; by default under
+``<corpus>/cache/frame_index/``), validated against the sizes and modification times of the teacher, crop and flow
+files and rebuilt when stale; later constructions open it in about a second, the index memory-mapped and each
+sample's targets read with one ``pread``, so a process holds none of the table (``benchmarks/distill_memory.py``).
+Both give exactly the same samples. The default stays ``'memory'`` so that existing configs and read-only corpora
+behave as before and nothing is written into a corpus unasked; large corpora should set ``targets='mmap'``.
+
 Bad input: a video without a teacher file, without crops or (with flow) without flow, or whose teacher file lacks
 frames that have crops (a stale or truncated teacher file) is skipped and counted, with one warning per video
 naming the file (``strict=True`` raises instead); a corpus where no frame is eligible raises
@@ -50,10 +59,12 @@ from torch.utils.data import Dataset, Sampler
 
 from ..corpus.corpus import Corpus, CorpusFormatError
 from ..corpus.crop_store import CropStore
+from .frame_index_cache import FrameIndex, FrameIndexCache, IndexTables, TargetReader
 
 __all__ = ['VPDFrameDataset', 'ReplacementSampler', 'videos_with_test_actions']
 
 SPLITS = ('train', 'val', 'all')
+TARGET_STORAGE = ('memory', 'mmap')
 
 
 def videos_with_test_actions(corpus: Corpus) -> set[str]:
@@ -96,13 +107,17 @@ class VPDFrameDataset(Dataset):
             validation frames, evaluated every epoch).
         strict (bool): raise on the first bad video instead of skipping it.
         test_mode (bool): accepted for mmengine compatibility; augmentations are chosen by the pipeline.
+        targets (str): ``'memory'`` (default: index and targets built in RAM) or ``'mmap'`` (built once into an
+            on-disk cache, then memory-mapped / read per sample; same samples; module docstring).
+        cache_dir (str, optional): folder of the ``'mmap'`` cache; default ``<data_root>/cache/frame_index``
+            (give one for a read-only corpus).
     """
 
     def __init__(self, data_root: str, teacher: str, pipeline: Sequence[dict] = (), split: str = 'train',
                  min_score: float | None = None, with_motion: bool = True, with_flow: bool = True,
                  include_test: bool = False, frames: str = 'all', val_fraction: float = 0.2,
                  split_by: str = 'frame', seed: int = 0, max_frames: int | None = None, strict: bool = False,
-                 test_mode: bool = False) -> None:
+                 test_mode: bool = False, targets: str = 'memory', cache_dir: str | None = None) -> None:
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
         if frames not in ('all', 'actions'):
@@ -111,11 +126,19 @@ class VPDFrameDataset(Dataset):
             raise ValueError(f"split_by must be 'frame' or 'video', got {split_by!r}")
         if not 0 < val_fraction < 1:
             raise ValueError(f'val_fraction must be in (0, 1), got {val_fraction}')
+        if targets not in TARGET_STORAGE:
+            raise ValueError(f'targets must be one of {TARGET_STORAGE}, got {targets!r}')
         self.data_root, self.teacher, self.split = data_root, teacher, split
         self.with_motion, self.with_flow, self.include_test = with_motion, with_flow, include_test
         self.frames_mode, self.val_fraction, self.split_by, self.seed = frames, val_fraction, split_by, seed
         self.max_frames, self.strict, self.test_mode = max_frames, strict, test_mode
+        self.targets, self.cache_dir = targets, cache_dir
+        self.target_cache: FrameIndexCache | None = None
+        self._targets: TargetReader | None = None
+        self._first_skip: tuple[str, str, str] | None = None
         self.corpus = Corpus(data_root)
+        for stage in (f'teacher/{teacher}', 'crops', *(('flow',) if with_flow else ())):
+            self.corpus.require(stage)  # a missing stage names the tool that makes it
         if min_score is None:
             min_score = self.corpus.read_meta().min_pose_score
         self.min_score = float(min_score)
@@ -128,6 +151,8 @@ class VPDFrameDataset(Dataset):
         if self.strict:
             raise CorpusFormatError(path, field_name, problem)
         self.skipped[reason] += 1
+        if self._first_skip is None:
+            self._first_skip = (path, field_name, problem)
         print_log(f'VPDFrameDataset: {path}: {field_name}: {problem}; video skipped', logger='current',
                   level=logging.WARNING)
 
@@ -149,13 +174,47 @@ class VPDFrameDataset(Dataset):
         return intervals
 
     def _build_index(self) -> None:
-        store = Corpus(self.data_root).crops
+        videos = self._video_list()
+        if self.targets == 'memory':
+            tables = IndexTables()
+            index = tables.index(*self._scan(videos, tables))
+        else:
+            self.target_cache = FrameIndexCache(self.corpus, self._cache_params(), self.cache_dir)
+            index = self.target_cache.load_or_build(videos, lambda tables: self._scan(videos, tables, progress=True))
+            if self.target_cache.status == 'reused':
+                self._report_cached_skips(index)
+            self._targets = index.reader
+        self._use_index(index)
+
+    def _cache_params(self) -> dict[str, Any]:
+        """What decides eligibility: names the cache entry (the split is drawn after loading)."""
+        return dict(teacher=self.teacher, min_score=self.min_score, with_motion=self.with_motion,
+                    with_flow=self.with_flow, include_test=self.include_test, frames=self.frames_mode,
+                    corpus=osp.realpath(self.data_root) if self.cache_dir else None)
+
+    def _report_cached_skips(self, index: FrameIndex) -> None:
+        """The videos skipped when the reused cache entry was built: raised with ``strict``, else one warning."""
+        if index.first_skip is None:
+            return
+        if self.strict:
+            raise CorpusFormatError(*index.first_skip)
+        bad = {k: v for k, v in index.skipped.items() if k != 'test_video'}
+        print_log(f'VPDFrameDataset: {sum(bad.values())} videos were skipped when the frame index cache '
+                  f'{self.target_cache.entry} was built ({bad}); first: {": ".join(index.first_skip)}',
+                  logger='current', level=logging.WARNING)
+
+    def _scan(self, video_list: Sequence[str], tables: IndexTables,
+              progress: bool = False) -> tuple[Counter, Counter, tuple[str, str, str] | None]:
+        """Add every video's eligible frames to ``tables`` (module docstring); returns the frame counts, the
+        skipped videos and the first skip. Raises when no frame is eligible."""
         intervals = self._action_intervals() if self.frames_mode == 'actions' else None
         teacher_dir = self.corpus.path('teacher', self.teacher)
-        videos, offsets, table_frames, table_feats, rows = [], [0], [], [], []
         frame_counts: Counter[str] = Counter()
-        dim: int | None = None
-        for video_id in self._video_list():
+        if progress:
+            from tqdm import tqdm
+            video_list = tqdm(video_list, desc='VPDFrameDataset index', unit='video', mininterval=2.0, disable=None)
+        for video_id in video_list:
+            store = CropStore(self.data_root)  # one per video: a shared store would keep every video's index
             teacher_path = self.corpus.feature_path('teacher', self.teacher, video_id)
             if not osp.isfile(teacher_path):
                 self._skip('no_teacher', teacher_path, 'file', 'does not exist')
@@ -167,10 +226,9 @@ class VPDFrameDataset(Dataset):
                 self._skip('no_flow', store.flow_dir(video_id), 'folder', 'no complete flow')
                 continue
             track = self.corpus.read_features('teacher', self.teacher, video_id)
-            if dim is None:
-                dim = track.dim
-            elif track.dim != dim:
-                raise CorpusFormatError(teacher_path, 'feats', f'dimension {track.dim}, other videos have {dim}')
+            if tables.dim is not None and track.dim != tables.dim:
+                raise CorpusFormatError(teacher_path, 'feats',
+                                        f'dimension {track.dim}, other videos have {tables.dim}')
             have = store.crop_frames(video_id)
             if self.with_flow:
                 flow_frames = store.flow_frames(video_id)
@@ -203,32 +261,31 @@ class VPDFrameDataset(Dataset):
                 frame_counts['videos_without_eligible_frames'] += 1
                 continue
             needed = np.union1d(picked, picked - 1) if self.with_motion else picked
-            base = offsets[-1]
-            videos.append(video_id)
-            table_frames.append(track.frames[needed])
-            table_feats.append(track.feats[needed])
-            rows.append(base + np.searchsorted(needed, picked))
-            offsets.append(base + len(needed))
-        self.frame_counts = frame_counts
-        if not videos:
+            tables.add(video_id, track.frames[needed], track.feats[needed], np.searchsorted(needed, picked))
+        if not tables.video_ids:
             raise CorpusFormatError(
                 teacher_dir, 'scores',
                 f'no frame is eligible for distillation: {frame_counts["tracked"]} frames with crops'
                 f'{" and flow" if self.with_flow else ""}, {frame_counts["below_threshold"]} below the threshold '
                 f'{self.min_score}, {frame_counts["non_finite"]} with non-finite features, '
                 f'{frame_counts["no_previous"]} without a previous frame; skipped videos: {dict(self.skipped)}')
-        self.dim = int(dim)
-        self.video_ids: list[str] = videos
-        self.video_offsets = np.asarray(offsets, dtype=np.int64)
-        self.table_frames = np.concatenate(table_frames).astype(np.int32)
-        self.table_feats = np.ascontiguousarray(np.concatenate(table_feats), dtype=np.float32)
-        index_dtype = np.int32 if len(self.table_frames) < 2 ** 31 else np.int64
-        all_rows = np.concatenate(rows).astype(index_dtype)
-        self.num_eligible = len(all_rows)
-        self.rows = self._select(all_rows)
+        return frame_counts, Counter(self.skipped), self._first_skip
+
+    def _use_index(self, index: FrameIndex) -> None:
+        self.frame_counts, self.skipped = index.frame_counts, index.skipped
+        self.dim = index.dim
+        self.video_ids: list[str] = index.video_ids
+        self.video_offsets = index.video_offsets
+        self.table_frames = index.table_frames
+        self.table_feats = index.table_feats
+        self.num_eligible = len(index.rows)
+        self.rows = self._select(index.rows)
+        where = ('targets in memory' if self.target_cache is None else
+                 f'targets {self.target_cache.status} from {self.target_cache.entry}')
         print_log(f'VPDFrameDataset({self.split}): {len(self.rows)} frames of {self.num_eligible} eligible in '
-                  f'{len(videos)} videos (teacher {self.teacher}, d={self.dim}, threshold {self.min_score}); '
-                  f'frames: {dict(frame_counts)}; skipped videos: {dict(self.skipped)}', logger='current')
+                  f'{len(self.video_ids)} videos (teacher {self.teacher}, d={self.dim}, threshold {self.min_score}, '
+                  f'{where}); frames: {dict(self.frame_counts)}; skipped videos: {dict(self.skipped)}',
+                  logger='current')
 
     def _select(self, all_rows: np.ndarray) -> np.ndarray:
         if self.split == 'all':
@@ -256,7 +313,7 @@ class VPDFrameDataset(Dataset):
         if self.max_frames is not None and len(chosen) > self.max_frames:
             keep = np.random.default_rng(self.seed + 1).choice(len(chosen), self.max_frames, replace=False)
             chosen = chosen[np.sort(keep)]
-        return np.ascontiguousarray(chosen)
+        return np.array(chosen)  # a copy in RAM, also when ``all_rows`` is memory-mapped
 
     # ------------------------------------------------------------------------------------------- access
     @property
@@ -290,14 +347,32 @@ class VPDFrameDataset(Dataset):
         """The sample before the pipeline (see the class docstring)."""
         row = int(self.rows[index])
         video = int(np.searchsorted(self.video_offsets, row, side='right') - 1)
+        if self._targets is None:
+            target = self.table_feats[row].copy()
+            prev = self.table_feats[row - 1].copy() if self.with_motion else None
+        else:  # rows t - 1 and t are adjacent in the table: one read
+            block = self._targets.read(row - 1 if self.with_motion else row, row + 1)
+            target, prev = block[-1], block[0]
         info = dict(corpus_root=self.data_root, video_id=self.video_ids[video], frame=int(self.table_frames[row]),
-                    target=self.table_feats[row].copy(), sample_idx=index, with_flow=self.with_flow)
+                    target=target, sample_idx=index, with_flow=self.with_flow)
         if self.with_motion:
-            info['prev_target'] = self.table_feats[row - 1].copy()
+            info['prev_target'] = prev
         return info
 
     def __getitem__(self, index: int) -> Any:
         return self.pipeline(self.get_data_info(index))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """With ``targets='mmap'`` the mapped arrays are not pickled (a spawned worker reopens the cache entry)."""
+        state = self.__dict__.copy()
+        if self.target_cache is not None:
+            state.update(table_frames=None, table_feats=None, _targets=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.target_cache is not None:
+            self.table_frames, self.table_feats, self._targets = self.target_cache.open_arrays()
 
 
 @DATA_SAMPLERS.register_module()

@@ -179,10 +179,7 @@ def video_fps(meta: CorpusMeta, video_id: str) -> float:
 
 def _feature_folder(corpus: Corpus, features: str) -> tuple[str, str]:
     kind, name = parse_feature_spec(features)
-    folder = corpus.path(kind, name)
-    if not osp.isdir(folder):
-        raise CorpusFormatError(folder, 'folder', f'no {features} features in this corpus (the folder does not '
-                                'exist)')
+    corpus.require(f'{kind}/{name}')  # names the tool that writes the feature set
     return kind, name
 
 
@@ -275,9 +272,9 @@ class PackSequenceInputs(BaseTransform):
     """Pack a feature sequence for the BiGRU models.
 
     Reads ``feats`` (T, 2, d) and ``views`` (which rows to use: ``(0,)``, ``(1,)`` or ``(0, 1)``), optional
-    ``label`` (int) and ``frame_labels`` (T,). Writes ``inputs`` (V, T, d) float32 and an ``ActionDataSample``
-    with ``gt_label``, ``gt_frame_labels`` (when given) and metainfo ``length`` (T), ``action_id``, ``video_id``,
-    ``views``.
+    ``label`` (int), ``frame_labels`` (T,) and ``start`` (first frame of a detection window). Writes ``inputs``
+    (V, T, d) float32 and an ``ActionDataSample`` with ``gt_label``, ``gt_frame_labels`` (when given) and metainfo
+    ``length`` (T), ``action_id``, ``video_id``, ``views``, ``start`` (0 when not given).
     """
 
     def transform(self, results: dict) -> dict:
@@ -290,7 +287,8 @@ class PackSequenceInputs(BaseTransform):
         if 'frame_labels' in results:
             sample.gt_frame_labels = torch.as_tensor(np.asarray(results['frame_labels']), dtype=torch.long)
         sample.set_metainfo(dict(length=int(feats.shape[0]), views=tuple(views),
-                                 action_id=results.get('action_id', ''), video_id=results.get('video_id', '')))
+                                 action_id=results.get('action_id', ''), video_id=results.get('video_id', ''),
+                                 start=int(results.get('start', 0))))
         return dict(inputs=inputs, data_samples=sample)
 
 

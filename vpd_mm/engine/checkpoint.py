@@ -21,6 +21,8 @@ from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from ..utils.cli import InputError
+
 __all__ = ['CheckpointMismatchError', 'MODEL_SPEC_KEY', 'checkpoint_mismatch', 'load_weights',
            'StrictCheckpointHook', 'ModelSpecHook', 'model_spec_json', 'read_model_spec']
 
@@ -28,7 +30,7 @@ MODEL_SPEC_KEY = 'model_spec'
 _SCALARS = (bool, int, float, type(None))
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InputError, ValueError):
     """A checkpoint does not fit the model, or holds no usable model description; the message is one line
     that starts with the file."""
 

@@ -6,7 +6,8 @@ from .dtw import dtw_distance, pairwise_dtw  # noqa: F401
 from .knn import DTWNearestNeighbor  # noqa: F401
 from .retrieval import retrieval_precision  # noqa: F401
 from .detection import detection_ap, detection_ap_table, proposals_from_scores, video_proposals  # noqa: F401
+from .detection_metric import TemporalDetectionAP  # noqa: F401
 
 __all__ = ['DumpPredictionsJSON', 'FrameAccuracy', 'DistillLossMetric', 'dtw_distance', 'pairwise_dtw',
            'DTWNearestNeighbor', 'retrieval_precision', 'detection_ap', 'detection_ap_table', 'proposals_from_scores',
-           'video_proposals']
+           'video_proposals', 'TemporalDetectionAP']

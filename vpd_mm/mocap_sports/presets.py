@@ -26,9 +26,15 @@ class DemoPreset:
     Args:
         classes (str): class set (:data:`~vpd_mm.mocap_sports.plan.CLASS_SETS`).
         instances_per_class (int): rendered instances per class.
+        test_fraction (float): fraction of each class's instances in the test split (the corpus spec's
+            ``test_fraction``; validation keeps its one instance per class).
         corpus (str): the corpus spec preset (:data:`~vpd_mm.mocap_sports.plan.PRESETS`) it starts from.
         ks (tuple[int, ...]): few-shot k values.
-        trials (int): few-shot trials per k.
+        bigru_ks (tuple[int, ...]): the k values of the BiGRU runs (a subset of ``ks``: below some k the
+            BiGRU learns nothing at this budget, and its runs are the protocol's cost).
+        trials (int): few-shot trials per k of the BiGRU.
+        dtw_trials (int): few-shot trials per k of DTW-NN (no training: cheap, so as many as the paper's 5 where
+            the time allows; the headroom check is measured with it).
         vipe_epochs (int): VIPE* training epochs.
         teacher_score (str): where the teachers' frame scores come from
             (:data:`~vpd_mm.stages.teacher_features.SCORES`).
@@ -47,9 +53,12 @@ class DemoPreset:
 
     classes: str
     instances_per_class: int
+    test_fraction: float
     corpus: str
     ks: tuple[int, ...]
+    bigru_ks: tuple[int, ...]
     trials: int
+    dtw_trials: int
     vipe_epochs: int
     teacher_score: str
     arch: str
@@ -71,19 +80,22 @@ class DemoPreset:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict (for ``results.json``)."""
-        return dict(asdict(self), ks=list(self.ks), distill_steps=self.distill_steps)
+        return dict(asdict(self), ks=list(self.ks), bigru_ks=list(self.bigru_ks), distill_steps=self.distill_steps)
 
 
 DEMO_PRESETS: dict[str, DemoPreset] = {
-    'tiny': DemoPreset(classes='tiny', instances_per_class=3, corpus='tiny', ks=(1,), trials=1, vipe_epochs=1,
+    'tiny': DemoPreset(classes='tiny', instances_per_class=3, test_fraction=0.25, corpus='tiny', ks=(1,),
+                       bigru_ks=(1,), trials=1, dtw_trials=1, vipe_epochs=1,
                        teacher_score='mirror', arch='resnet18', input_size=32, batch_size=16, frames_per_epoch=64,
                        epochs=1, lr=1e-3, val_frames=64, num_workers=0, bigru_epochs=5, max_fps=12.5),
-    'default': DemoPreset(classes='fine', instances_per_class=16, corpus='default', ks=(1, 2, 4, 8), trials=3,
-                          vipe_epochs=6, teacher_score='mirror', arch='resnet18', input_size=48, batch_size=64,
+    'default': DemoPreset(classes='fine', instances_per_class=16, test_fraction=0.375, corpus='default',
+                          ks=(1, 2, 4, 8), bigru_ks=(4, 8), trials=2, dtw_trials=5, vipe_epochs=6,
+                          teacher_score='mirror', arch='resnet18', input_size=48, batch_size=64,
                           frames_per_epoch=3200, epochs=6, lr=1e-3, val_frames=800, num_workers=0,
                           bigru_epochs=20, max_fps=25.0),
-    'paper': DemoPreset(classes='fine', instances_per_class=100, corpus='default', ks=(1, 2, 4, 8, 16, 32),
-                        trials=5, vipe_epochs=20, teacher_score='mirror', arch='resnet34', input_size=128,
+    'paper': DemoPreset(classes='fine', instances_per_class=100, test_fraction=0.25, corpus='default',
+                        ks=(1, 2, 4, 8, 16, 32), bigru_ks=(1, 2, 4, 8, 16, 32), trials=5, dtw_trials=5,
+                        vipe_epochs=20, teacher_score='mirror', arch='resnet34', input_size=128,
                         batch_size=100, frames_per_epoch=20000, epochs=30, lr=5e-4, val_frames=4000, num_workers=8,
                         bigru_epochs=100, max_fps=25.0, device='cuda'),
 }

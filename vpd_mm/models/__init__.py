@@ -5,4 +5,4 @@ Each module registers itself on import; add one import line per module below.
 """
 from . import distiller, pose_motion_head, student  # noqa: F401,E402  (VPD student, D, distiller)
 from . import bigru, detector  # noqa: F401,E402  (BiGRURecognizer, FrameBiGRUDetector)
-from . import gsm, msg3d, resnet_weights  # noqa: F401,E402  (ResNetGSM, MSG3D, LocalPretrainedResNet baselines)
+from . import gsm, msg3d, resnet_weights  # noqa: F401,E402  (ResNetGSM, MSG3DFromPaper, LocalPretrainedResNet)

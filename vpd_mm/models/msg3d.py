@@ -2,6 +2,13 @@
 Skeleton-Based Action Recognition"), written from the paper's description for mmaction2's ``RecognizerGCN`` +
 ``GCNHead`` (mmaction2 keeps its MS-G3D only in the source tree's ``projects/``, not in the wheel).
 
+Registered as ``MSG3DFromPaper``, not ``MSG3D``: mmaction2's ``projects/msg3d`` registers ``MSG3D`` in the same
+registry (``mmaction.registry.MODELS``), so with both imported the second registration raised
+``KeyError: 'MSG3D is already registered'``. The two are different networks (that project ports the authors' code:
+G3D windows of 3 and 5 frames, column-normalised graphs ``A D^-1``, its own module names), so a checkpoint of one
+does not load into the other; the VPD paper trains its MS-G3D baseline from scratch on each sport, which is what
+this one is for.
+
 Building blocks (V joints, T frames, features ``(N, C, T, V)``):
 
 - **Disentangled multi-scale adjacency**: scale ``k`` links the joints exactly ``k`` hops apart on the skeleton
@@ -36,7 +43,7 @@ from scipy.sparse.csgraph import shortest_path
 from torch import nn
 
 __all__ = ['hop_distances', 'multiscale_adjacency', 'MultiScaleGCN', 'G3DPathway', 'MultiScaleTCN', 'STGCBlock',
-           'MSG3D']
+           'MSG3DFromPaper']
 
 
 def hop_distances(num_node: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -233,7 +240,7 @@ class STGCBlock(nn.Module):
 
 
 @MODELS.register_module()
-class MSG3D(BaseModule):
+class MSG3DFromPaper(BaseModule):
     """MS-G3D backbone for mmaction2's ``RecognizerGCN`` (output feeds ``GCNHead(in_channels=4*base_channels)``).
 
     Args:
@@ -280,8 +287,8 @@ class MSG3D(BaseModule):
         """``(N, M, T, V, C)`` joints -> ``(N, M, C_out, T', V)`` features."""
         n, m, t, v, c = x.shape
         if (m, v, c) != (self.num_person, self.num_node, self.in_channels):
-            raise ValueError(f'MSG3D expects (N, {self.num_person}, T, {self.num_node}, {self.in_channels}) input, '
-                             f'got {tuple(x.shape)}')
+            raise ValueError(f'MSG3DFromPaper expects (N, {self.num_person}, T, {self.num_node}, {self.in_channels}) '
+                             f'input, got {tuple(x.shape)}')
         x = x.permute(0, 1, 3, 4, 2).reshape(n, m * v * c, t)
         x = self.data_bn(x).view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
         for block in self.blocks:

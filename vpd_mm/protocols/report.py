@@ -20,6 +20,8 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Any, Sequence
 
+from ..corpus.atomic import temp_prefix
+
 __all__ = ['FEATURE_NAMES', 'SPORT_NAMES', 'load_results', 'feature_label', 'recognition_table', 'fewshot_table',
            'retrieval_table', 'detection_table', 'render_report', 'plot_fewshot', 'plot_detection']
 
@@ -181,7 +183,7 @@ def _figure(num_panels: int):
 def _save(plt: Any, fig: Any, path: str) -> None:
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     fig.tight_layout()
-    tmp = osp.join(osp.dirname(osp.abspath(path)), '.' + osp.basename(path) + '.tmp.png')
+    tmp = osp.join(osp.dirname(osp.abspath(path)), temp_prefix(path) + 'figure.png')
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
     os.replace(tmp, path)

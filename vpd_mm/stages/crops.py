@@ -232,4 +232,5 @@ def extract_crops(corpus: Corpus, video_ids: Sequence[str] | None = None, size: 
     ids = list(video_ids) if video_ids is not None else corpus.video_ids()
     return for_each_video(ids, partial(extract_video_crops, corpus, size=size, pad=pad),
                           done=corpus.crops.has_crops, overwrite=overwrite, workers=workers, on_error=on_error,
-                          desc='crops', progress=progress, counters=('frames', 'beyond_end', 'outside'))
+                          desc='crops', progress=progress, counters=('frames', 'beyond_end', 'outside'),
+                          outputs=[corpus.path('crops')])

@@ -169,7 +169,7 @@ def make_flow_fn(method: str = DEFAULT_FLOW_METHOD, raft_weights: str | None = N
             raise ValueError("flow method 'raft' needs a torchvision RAFT weights file (raft_weights / "
                              "--raft-weights PATH); nothing is downloaded. Use 'farneback' or 'dis' offline.")
         return RaftFlow(raft_weights, device)
-    return lambda prev, current: opencv_flow(prev, current, method)
+    return partial(opencv_flow, method=method)
 
 
 # ------------------------------------------------------------------------------------------------ extraction
@@ -213,7 +213,7 @@ def _flow_done(corpus: Corpus, method: str, video_id: str) -> bool:
 
 def extract_flow(corpus: Corpus, method: str = DEFAULT_FLOW_METHOD, raft_weights: str | None = None,
                  video_ids: Sequence[str] | None = None, progress: bool = True, device: str | None = None,
-                 overwrite: bool = False, on_error: str = 'count') -> dict[str, Any]:
+                 overwrite: bool = False, on_error: str = 'count', workers: int = 1) -> dict[str, Any]:
     """Compute the flow of every video's crops on the stage runner; resumable (complete videos are skipped).
 
     Args:
@@ -225,16 +225,20 @@ def extract_flow(corpus: Corpus, method: str = DEFAULT_FLOW_METHOD, raft_weights
         device (str, optional): torch device for RAFT (default: CUDA when available, else CPU).
         overwrite (bool): recompute videos whose flow exists (needed to switch methods).
         on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
+        workers (int): processes for the OpenCV methods (RAFT runs in this process).
 
     Returns:
         dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds``) and
         ``frames``. A video whose flow was made by another method, or that has no crops, is a failed video.
 
     Raises:
-        ValueError: unknown method, RAFT without weights or with a bad weights file.
+        ValueError: unknown method, RAFT without weights or with a bad weights file, RAFT with ``workers > 1``.
     """
+    if method == 'raft' and workers > 1:
+        raise ValueError('RAFT flow runs in one process (it batches on the device); use workers=1')
     flow_fn = make_flow_fn(method, raft_weights, device)
     ids = list(video_ids) if video_ids is not None else corpus.video_ids()
     return for_each_video(ids, partial(extract_video_flow, corpus, flow_fn=flow_fn, method=method),
                           done=partial(_flow_done, corpus, method), overwrite=overwrite, on_error=on_error,
-                          desc=f'flow ({method})', progress=progress, counters=('frames',))
+                          workers=workers, desc=f'flow ({method})', progress=progress, counters=('frames',),
+                          outputs=[corpus.path('flow')])

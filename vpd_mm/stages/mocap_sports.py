@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..corpus import Action, Corpus, CorpusMeta, Track, atomic_write_bytes
+from ..corpus.atomic import temp_prefix
 from ..mocap_sports.groundtruth import gt_pose_path, write_gt_pose
 from ..mocap_sports.plan import GENERATOR_VERSION, PRESETS, SPORT, Instance, MocapSportsSpec, plan_instances
 from ..mocap_sports.scene import render_instance
@@ -27,7 +28,7 @@ __all__ = ['make_mocap_sports', 'write_video']
 
 def write_video(path: str, frames: np.ndarray, fps: float) -> None:
     """Write (T, H, W, 3) uint8 RGB frames as an mp4v video, atomically (temporary file, then rename)."""
-    tmp = osp.join(osp.dirname(path), '.' + osp.basename(path) + '.tmp.mp4')
+    tmp = osp.join(osp.dirname(path), temp_prefix(path) + 'video.mp4')
     height, width = frames.shape[1:3]
     writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
     if not writer.isOpened():
@@ -100,12 +101,14 @@ def make_mocap_sports(root: str, spec: MocapSportsSpec | None = None, seed: int 
     corpus = Corpus(root)
     extra = dict(width=spec.width, height=spec.height, seed=int(seed), preset=preset,
                  generator_version=GENERATOR_VERSION, spec=spec.to_json(), gt_pose='gt_pose',
-                 instances='annotations/instances.json')
+                 instances='annotations/instances.json',
+                 video_frames={i.video_id: int(i.num_frames) for i in instances})
     meta = CorpusMeta(sport=SPORT, classes=list(spec.classes), fps=spec.fps, max_fps=spec.fps, extra=extra)
     if osp.exists(corpus.path('meta.json')):
         old = corpus.read_meta()
-        if old.sport != SPORT or {k: v for k, v in old.extra.items() if k != 'preset'} != \
-                {k: v for k, v in extra.items() if k != 'preset'} or old.classes != meta.classes:
+        derived = ('preset', 'video_frames')  # names and lengths follow from the spec and the seed
+        if old.sport != SPORT or {k: v for k, v in old.extra.items() if k not in derived} != \
+                {k: v for k, v in extra.items() if k not in derived} or old.classes != meta.classes:
             raise ValueError(f'{corpus.path("meta.json")}: this folder holds a corpus made with other settings '
                              f'(sport {old.sport!r}, seed {old.extra.get("seed")!r}); choose a new --out or '
                              'delete it')
@@ -117,7 +120,8 @@ def make_mocap_sports(root: str, spec: MocapSportsSpec | None = None, seed: int 
     result = for_each_video([i.video_id for i in instances],
                             partial(_render_video, corpus, spec, {i.video_id: i for i in instances}),
                             done=partial(_video_done, corpus), workers=workers, on_error='raise',
-                            desc='render mocap_sports', progress=progress, counters=('frames', 'render_seconds'))
+                            desc='render mocap_sports', progress=progress, counters=('frames', 'render_seconds'),
+                            outputs=[corpus.path(f) for f in ('videos', 'tracks', 'gt_pose', 'annotations')])
     actions = [Action(id=f'{inst.video_id}_0', video_id=inst.video_id, start=int(inst.action[0]),
                       end=int(inst.action[1]), label=inst.label, split=inst.split) for inst in instances]
     corpus.write_actions(actions, classes=meta.classes)

@@ -245,6 +245,6 @@ def run_mediapipe(corpus: Corpus, static: bool = False, workers: int = 1, overwr
                             overwrite=overwrite,
                             workers=workers, on_error=on_error, progress=progress,
                             desc=f'pose (MediaPipe, {"static" if static else "tracking"})', log=log,
-                            counters=('frames', 'detected'))
+                            counters=('frames', 'detected'), outputs=[corpus.path(f) for f in folders])
     result['fps'] = result['frames'] / max(result['seconds'], 1e-9)
     return result

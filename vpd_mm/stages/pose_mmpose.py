@@ -89,6 +89,9 @@ def build_pose_model(config: Optional[str], checkpoint: str, device: Optional[st
     Raises:
         FileNotFoundError: if the config or the checkpoint is missing; for a missing checkpoint the message names
             the mmpose model and the URL its weights are published at.
+        CheckpointMismatchError: the checkpoint's weights do not fit the model exactly (missing, unexpected or
+            mis-shaped keys).
+        UnsafeCheckpointError | CheckpointReadError: the file is refused or unreadable.
     """
     import torch
     from mmpose.apis import init_model
@@ -100,9 +103,23 @@ def build_pose_model(config: Optional[str], checkpoint: str, device: Optional[st
         raise FileNotFoundError(f'{checkpoint}: checkpoint does not exist; {where} '
                                 '(download it and pass its local path with --checkpoint)')
     from mmengine.registry import DefaultScope
+
+    from ..compat import load_checkpoint_file
+    from ..engine.checkpoint import load_weights
     device = device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     with DefaultScope.overwrite_default_scope('mmpose'):  # init_model switches scopes; keep the caller's
-        return init_model(path, checkpoint=checkpoint, device=device)
+        model = init_model(path, checkpoint=None, device='cpu')
+    # mmpose's init_model loads non-strictly (a checkpoint of another model would leave random weights):
+    # the weights must fit exactly
+    saved = load_checkpoint_file(checkpoint, map_location='cpu')
+    state = saved.get('state_dict', saved) if isinstance(saved, dict) else saved
+    if isinstance(state, dict):
+        state = {key[len('module.'):] if key.startswith('module.') else key: value for key, value in state.items()}
+    load_weights(model, state, checkpoint)
+    meta = saved.get('meta') if isinstance(saved, dict) else None
+    if isinstance(meta, dict) and isinstance(meta.get('dataset_meta'), dict):
+        model.dataset_meta = meta['dataset_meta']
+    return model.to(device).eval()
 
 
 def estimate_poses(model: Any, frames: Sequence[np.ndarray], boxes_xyxy: np.ndarray) -> tuple[np.ndarray,
@@ -223,4 +240,4 @@ def pose_on_corpus(corpus: Corpus, model: Any, batch_size: int = 32, overwrite: 
     return for_each_video(ids, partial(_video_pose_file, corpus, model, batch_size),
                           done=lambda v: osp.exists(corpus.path('pose', v + '.npz')), overwrite=overwrite,
                           on_error=on_error, desc='pose (mmpose)', progress=progress,
-                          counters=('frames', 'no_detection'))
+                          counters=('frames', 'no_detection'), outputs=[corpus.path('pose')])

@@ -24,6 +24,8 @@ from typing import Any, Callable, Literal, Sequence
 from tqdm import tqdm
 
 from ..corpus import CorpusFormatError
+from ..corpus.atomic import remove_stale_temps
+from ..utils.cli import InputError
 
 __all__ = ['StageError', 'VideoReadError', 'StageResult', 'for_each_video', 'worker_pool', 'summary_line']
 
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 StageResult = dict[str, Any]
 """``{'videos', 'written', 'skipped', 'errors', 'failed', 'seconds', **counters}`` (see the module docstring)."""
 
-class StageError(RuntimeError):
+class StageError(InputError, RuntimeError):
     """One video cannot be processed (unreadable input, missing upstream output); the message names the file."""
 
 
@@ -62,7 +64,8 @@ def _call(job: tuple[Callable[[str], dict[str, Any] | None], str]) -> tuple[str,
 def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | None], *,
                    done: Callable[[str], bool] | None = None, overwrite: bool = False, workers: int = 1,
                    on_error: Literal['count', 'raise'] = 'count', desc: str = 'videos', progress: bool = True,
-                   log: Callable[[str], None] | None = None, counters: Sequence[str] = ()) -> StageResult:
+                   log: Callable[[str], None] | None = None, counters: Sequence[str] = (),
+                   outputs: Sequence[str] = ()) -> StageResult:
     """Run ``work`` on every video of ``ids`` whose output is not complete yet.
 
     Args:
@@ -80,6 +83,8 @@ def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | No
         progress (bool): show a tqdm bar over videos.
         log (callable, optional): receives one summary line when videos were written or failed.
         counters (Sequence[str]): counter names present (as 0) in the summary even when no video was written.
+        outputs (Sequence[str]): the stage's output folders; temporary files that killed runs left there are
+            removed first (:func:`~vpd_mm.corpus.atomic.remove_stale_temps`), counted as ``stale_temps``.
 
     Returns:
         dict: ``videos``, ``written``, ``skipped``, ``errors``, ``failed``, ``seconds`` and the summed counters.
@@ -90,6 +95,7 @@ def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | No
     """
     if on_error not in ('count', 'raise'):
         raise ValueError(f"on_error must be 'count' or 'raise', got {on_error!r}")
+    stale = sum(remove_stale_temps(folder) for folder in outputs)
     ids = list(ids)
     todo, conflicts = [], []
     for video_id in ids:
@@ -103,6 +109,8 @@ def for_each_video(ids: Sequence[str], work: Callable[[str], dict[str, Any] | No
     result: StageResult = dict(videos=len(ids), written=0, skipped=len(ids) - len(todo) - len(conflicts),
                                errors=0, failed=[], seconds=0.0)
     result.update({name: 0 for name in counters})
+    if stale:
+        result['stale_temps'] = stale
     begin = time.perf_counter()
     bar = tqdm(total=len(ids), initial=result['skipped'], desc=desc, unit='video', disable=not progress)
 

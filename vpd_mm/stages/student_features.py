@@ -194,13 +194,20 @@ class StudentExtractor:
         Returns:
             dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``,
             ``seconds``), ``frames`` (frames written) and ``no_flow`` (frames without flow, left out).
+
+        Raises:
+            MissingStageError: the corpus has no crops, or no flow while the student uses flow.
         """
         corpus = Corpus(corpus_root)
+        corpus.require('crops')
+        if self.with_flow:
+            corpus.require('flow')
         ids = list(video_ids) if video_ids is not None else corpus.video_ids()
         return for_each_video(ids, partial(self.video_file, corpus, name),
                               done=lambda v: osp.isfile(corpus.feature_path('features', name, v)),
                               overwrite=overwrite, on_error=on_error, desc=f'features/{name}', progress=progress,
-                              counters=('frames', 'no_flow'))
+                              counters=('frames', 'no_flow'),
+                              outputs=[osp.dirname(corpus.feature_path('features', name, 'x'))])
 
 
 def extract_features(config: str | Config, checkpoint: str, corpus_root: str, name: str,

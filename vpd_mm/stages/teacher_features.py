@@ -82,18 +82,16 @@ def teacher_on_corpus(corpus: Corpus, name: str, teacher: Callable[[PoseTrack], 
         the videos written.
 
     Raises:
-        CorpusFormatError: if the corpus has no pose files.
+        MissingStageError: if the corpus has no pose files (the message names the tools that make them).
     """
+    corpus.require('pose')
     ids = corpus.list_ids('pose', '.npz') if video_ids is None else list(video_ids)
-    if not ids:
-        raise CorpusFormatError(corpus.path('pose'), 'folder',
-                                'no pose files (run tools/data/extract_pose.py first)')
     if score not in SCORES:
         raise ValueError(f'unknown score {score!r}; expected one of {SCORES}')
     return for_each_video(ids, partial(_teacher_file, corpus, name, teacher, score),
                           done=lambda v: osp.exists(corpus.feature_path('teacher', name, v)), overwrite=overwrite,
                           on_error=on_error, desc=f'teacher/{name}', progress=progress,
-                          counters=('frames', 'nan_frames'))
+                          counters=('frames', 'nan_frames'), outputs=[corpus.path('teacher', name)])
 
 
 def split_source(source: str) -> tuple[str, str]:
@@ -134,10 +132,13 @@ def concat_on_corpus(corpus: Corpus, source_a: str, source_b: str, name: str, ki
         source, not written).
 
     Raises:
+        MissingStageError: a source feature set does not exist.
         ValueError: if the sources share no video. A video whose frames differ between the sources is a failed
         video (the message names both files).
     """
     a, b = split_source(source_a), split_source(source_b)
+    corpus.require('/'.join(a))
+    corpus.require('/'.join(b))
     kind = kind or ('features' if a[0] == b[0] == 'features' else 'teacher')
     ids_a, ids_b = set(corpus.feature_ids(*a)), set(corpus.feature_ids(*b))
     both = sorted(ids_a & ids_b)
@@ -146,6 +147,6 @@ def concat_on_corpus(corpus: Corpus, source_a: str, source_b: str, name: str, ki
     result = for_each_video(both, partial(_concat_file, corpus, a, b, (kind, name)),
                             done=lambda v: osp.exists(corpus.feature_path(kind, name, v)), overwrite=overwrite,
                             on_error=on_error, desc=f'{kind}/{name}', progress=progress,
-                            counters=('frames', 'nan_frames'))
+                            counters=('frames', 'nan_frames'), outputs=[corpus.path(kind, name)])
     result['missing'] = len(ids_a ^ ids_b)
     return result

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..corpus.atomic import remove_stale_temps, temp_prefix
 from ..corpus.corpus import Action, Corpus, CorpusMeta, PoseTrack, Track
 from ..pose import COCO17_BONES
 
@@ -122,8 +123,11 @@ def make_tiny_corpus(root: str, seed: int = 0, spec: TinyCorpusSpec | None = Non
     rng = np.random.default_rng(seed)
     corpus = Corpus(root)
     corpus.write_meta(CorpusMeta(sport='synthetic', classes=list(TINY_CLASSES), fps=spec.fps, max_fps=spec.fps,
-                                 extra=dict(width=spec.width, height=spec.height, seed=seed)))
+                                 extra=dict(width=spec.width, height=spec.height, seed=seed,
+                                            video_frames={f'tiny_{v:03d}': spec.num_frames
+                                                          for v in range(spec.num_videos)})))
     os.makedirs(corpus.path('videos'), exist_ok=True)
+    remove_stale_temps(corpus.path('videos'))
     actions = []
     for v in range(spec.num_videos):
         video_id = f'tiny_{v:03d}'
@@ -159,7 +163,7 @@ def _write_video(corpus: Corpus, video_id: str, segments: list[tuple[int, str]],
         joints[t] = centre + figure_pose(label, phase, scale)
 
     path = corpus.path('videos', video_id + '.mp4')
-    tmp = osp.join(osp.dirname(path), '.' + video_id + '.tmp.mp4')
+    tmp = osp.join(osp.dirname(path), temp_prefix(path) + 'video.mp4')
     writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), spec.fps, (spec.width, spec.height))
     if not writer.isOpened():
         raise RuntimeError(f'OpenCV cannot write {tmp} (mp4v)')

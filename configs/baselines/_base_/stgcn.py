@@ -5,7 +5,8 @@
 # ("80e"); the dataset is not wrapped here (so `train_dataloader.dataset.fewshot_file` is the same key for every
 # baseline) and runs 80 epochs, validating every 5 (= once per repeated epoch).
 # Base of stgcn_<sport>.py; on its own it points at the synthetic corpus.
-_base_ = 'mmaction::skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d.py'
+_base_ = ['../../_base_/import_vpd_mm.py',
+          'mmaction::skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/synthetic'

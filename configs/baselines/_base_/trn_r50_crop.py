@@ -5,7 +5,8 @@
 # as in the pose-feature models). Base of trn_r50_crop_<sport>.py; on its own it points at the synthetic corpus.
 #
 # ImageNet weights: a torchvision resnet50 state dict given by path; missing file: from scratch, with a warning.
-_base_ = 'mmaction::recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py'
+_base_ = ['../../_base_/import_vpd_mm.py',
+          'mmaction::recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/synthetic'

@@ -7,7 +7,8 @@
 #
 # ImageNet weights: a torchvision resnet50 state dict given by path; conv1 gets TSN's cross-modality init (RGB
 # filters averaged and replicated over the 10 flow channels). Missing file: from scratch, with a warning.
-_base_ = 'mmaction::recognition/tsn/tsn_imagenet-pretrained-r50_8xb32_5x1x3-110e_kinetics400-flow.py'
+_base_ = ['../../_base_/import_vpd_mm.py',
+          'mmaction::recognition/tsn/tsn_imagenet-pretrained-r50_8xb32_5x1x3-110e_kinetics400-flow.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/synthetic'

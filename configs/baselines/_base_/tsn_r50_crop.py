@@ -5,7 +5,8 @@
 #
 # ImageNet weights: a torchvision resnet50 state dict given by path (imagenet_r50); when the file is missing the
 # model trains from scratch and the log says so (LocalPretrainedResNet).
-_base_ = 'mmaction::recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py'
+_base_ = ['../../_base_/import_vpd_mm.py',
+          'mmaction::recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/synthetic'

@@ -4,7 +4,8 @@
 # inside each action's window. Base of tsn_r50_fullframe_<sport>.py; on its own it points at the synthetic corpus.
 #
 # ImageNet weights: a torchvision resnet50 state dict given by path; missing file: from scratch, with a warning.
-_base_ = 'mmaction::recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py'
+_base_ = ['../../_base_/import_vpd_mm.py',
+          'mmaction::recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 data_root = 'data/synthetic'

@@ -1,6 +1,6 @@
 # Runtime shared by the VIPE* configs: mmaction2's default runtime, vpd_mm loaded, no best-checkpoint selection
 # (VIPE* validation sets are held-out clips that must not steer training).
-_base_ = 'mmaction::_base_/default_runtime.py'
+_base_ = ['../../_base_/import_vpd_mm.py', 'mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['vpd_mm'], allow_failed_imports=False)
 
 default_hooks = dict(

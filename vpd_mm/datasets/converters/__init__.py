@@ -14,6 +14,7 @@ from .prepare import CARVED_VAL_SPORTS, SPORTS, PrepareSummary, prepare_corpus
 from .published import ImportSummary, import_published, read_boxes_json, read_coco_keypoints
 from .tennis7 import TENNIS7_CLASSES, TENNIS_TEST_MATCHES, convert_tennis7
 from .video_meta import VideoCatalog, VideoInfo, probe_video, read_reference_video_meta
+from .videos import VideoPrepareSummary, prepare_videos, read_actions_csv
 
 __all__ = [
     'Conversion', 'LabelFileError', 'SkipLog', 'convert_diving48', 'find_fewshot_lists', 'import_fewshot_lists',
@@ -21,5 +22,6 @@ __all__ = [
     'convert_fx35', 'element_frames', 'read_gym99_categories', 'import_skeleton_pickle', 'load_skeleton_pickle',
     'CARVED_VAL_SPORTS', 'SPORTS', 'PrepareSummary', 'prepare_corpus', 'ImportSummary', 'import_published',
     'read_boxes_json', 'read_coco_keypoints', 'TENNIS7_CLASSES', 'TENNIS_TEST_MATCHES', 'convert_tennis7',
-    'VideoCatalog', 'VideoInfo', 'probe_video', 'read_reference_video_meta'
+    'VideoCatalog', 'VideoInfo', 'probe_video', 'read_reference_video_meta', 'VideoPrepareSummary', 'prepare_videos',
+    'read_actions_csv'
 ]

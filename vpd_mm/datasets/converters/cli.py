@@ -1,12 +1,12 @@
 """Command-line glue shared by ``tools/data/prepare_<sport>.py`` and ``tools/data/import_fewshot.py``: the tools
-parse their arguments (so ``--help`` stays fast) and call these, which turn bad input into one-line
-``SystemExit('error: ...')`` messages."""
+parse their arguments and call these, which turn bad input into one-line ``error: ...`` messages (:func:`vpd_mm.utils.cli.fail`, exit status 2)."""
 from __future__ import annotations
 
 import argparse
 import logging
 
 from ...corpus.corpus import Corpus, CorpusFormatError
+from ...utils.cli import ToolParser, fail
 from .common import LabelFileError
 from .fewshot_lists import import_fewshot_lists
 from .prepare import prepare_corpus
@@ -18,7 +18,7 @@ def prepare_parser(description: str, labels_help: str, videos_help: str, carve_v
                    default_fps: bool = False) -> argparse.ArgumentParser:
     """The command line of ``tools/data/prepare_<sport>.py``: the options every converter shares, plus the
     carved validation split (FX35, Diving48) and the assumed frame rate (FX35)."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = ToolParser(description=description)
     parser.add_argument('--labels', required=True, help=labels_help)
     parser.add_argument('--videos', help=videos_help)
     parser.add_argument('--tracks', action='append', default=[], metavar='PATH',
@@ -49,7 +49,7 @@ def run_prepare(sport: str, args: argparse.Namespace) -> None:
                        default_fps=getattr(args, 'default_fps', 25.0), person=args.person,
                        overwrite_tracks=args.overwrite_tracks)
     except (LabelFileError, CorpusFormatError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(str(error))
     print('\n'.join(summary.lines()))
 
 
@@ -60,7 +60,7 @@ def run_import_fewshot(args: argparse.Namespace) -> None:
         result = import_fewshot_lists(Corpus(args.corpus), args.lists if len(args.lists) > 1 else args.lists[0],
                                       ks=args.k, trials=args.trials, drop_val=args.drop_val)
     except (LabelFileError, CorpusFormatError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+        fail(str(error))
     for (k, trial), (path, count, skips) in result.items():
         note = f' ({skips.total} ids skipped: {dict(skips.counts)})' if skips.total else ''
         print(f'k={k} trial={trial}: {count} training actions -> {path}{note}')

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...corpus.corpus import Action
+from ...utils.cli import InputError
 
 __all__ = ['LabelFileError', 'SkipLog', 'Conversion', 'read_label_lines', 'require_file', 'logger']
 
 logger = logging.getLogger('vpd_mm.converters')
 
 
-class LabelFileError(ValueError):
+class LabelFileError(InputError, ValueError):
     """A native label file is missing or malformed; the message names the file and the line (or entry).
 
     Args:

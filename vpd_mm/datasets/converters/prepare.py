@@ -228,6 +228,7 @@ def prepare_corpus(sport: str, labels_dir: str, out: str, videos_dir: str | None
         frame_size_source=('videos' if catalog.has_videos and table else
                            'reference video_meta.pkl' if table else 'nominal (no videos, no video_meta.pkl)'),
         video_fps={v: round(info.fps, 4) for v, info in sorted(table.items())},
+        video_frames={v: int(info.num_frames) for v, info in sorted(table.items())},
         video_size={v: [info.height, info.width] for v, info in sorted(table.items())
                     if (info.height, info.width) != (height, width)},
         excluded=len(conversion.excluded))

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
+from ...corpus.atomic import temp_prefix
 from ...corpus.corpus import VIDEO_EXTENSIONS, atomic_write_bytes
 from .common import LabelFileError, SkipLog, logger
 
@@ -237,7 +238,7 @@ def link_video(source: str, target_stem: str) -> str:
     if osp.exists(target) and not osp.islink(target):
         return target
     os.makedirs(osp.dirname(target), exist_ok=True)
-    tmp = f'{target}.{os.getpid()}.tmp'
+    tmp = osp.join(osp.dirname(target), temp_prefix(target) + 'link')
     if osp.lexists(tmp):
         os.remove(tmp)
     os.symlink(source, tmp)
