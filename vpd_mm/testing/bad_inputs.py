@@ -512,9 +512,17 @@ def _snapshot(folder: str) -> dict[str, str]:
             path = osp.join(parent, name)
             if osp.islink(path) or path == osp.join(folder, 'MARKER'):
                 continue
-            with open(path, 'rb') as f:
-                found[osp.relpath(path, folder)] = hashlib.sha1(f.read()).hexdigest()
+            try:
+                with open(path, 'rb') as f:
+                    found[osp.relpath(path, folder)] = hashlib.sha1(f.read()).hexdigest()
+            except FileNotFoundError:  # a temporary renamed by a running stage
+                continue
     return found
+
+
+def _has_output(folder: str) -> bool:
+    """Whether a stage's output folder holds a finished (not hidden) entry."""
+    return osp.isdir(folder) and any(not name.startswith('.') for name in os.listdir(folder))
 
 
 _TOOLS: dict[str, object] = {}
@@ -648,7 +656,7 @@ def run_kill_case(case: KillCase, base: Workspace, scratch: str, timeout: float 
             process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             deadline = time.time() + timeout
             while process.poll() is None and time.time() < deadline:
-                if any(_tree(osp.join(space.corpus, f)) for f in case.outputs):
+                if any(_has_output(osp.join(space.corpus, f)) for f in case.outputs):
                     process.send_signal(signal.SIGKILL)
                     killed = True
                     break
