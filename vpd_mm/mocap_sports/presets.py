@@ -1,7 +1,7 @@
 """The sizes of ``make demo`` (``tools/demo.py --preset``): one table, one code path.
 
-``tiny`` is a miniature for the tests, ``default`` is sized for a 2-core CPU (measured: 25 minutes), ``paper`` is
-the paper's distillation schedule on the embedded benchmark, sized for one GPU. Every preset runs the same stages with the
+``tiny`` is a miniature for the tests, ``default`` is sized for a 2-core CPU (measured: 20.7 minutes of stages),
+``paper`` is the paper's distillation schedule on the embedded benchmark, sized for one GPU. Every preset runs the same stages with the
 same configs (``configs/vpd/{2d,vi}_vpd_mocap_sports.py``, ``configs/recognition/bigru_mocap_sports.py``); a preset
 only changes sizes, through :func:`distill_cfg_options`, which training and feature extraction share.
 """
