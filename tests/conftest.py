@@ -12,13 +12,16 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STGCN_CONFIG = osp.join(REPO, 'configs', 'baselines', 'stgcn_coco2d_synthetic.py')
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    """Every test, and its fixtures, start without an mmengine default scope, as a fresh process does: mmpose's own
-    ``init_model`` and ``inference_topdown`` (and mmengine's Runner) switch the process-wide scope, which would make
-    a later in-process ``MODELS.build`` look in another package's registry."""
+@pytest.fixture(autouse=True)
+def _isolated_default_scope():
+    """Each test starts and ends with the same mmengine default scope: mmpose's own ``init_model`` and
+    ``inference_topdown`` switch the process-wide scope to ``mmpose`` (and mmengine's Runner to its config's), which
+    would make a later in-process ``MODELS.build`` look in the wrong registry."""
     from mmengine.registry import DefaultScope
+    saved = DefaultScope._instance_dict.copy()
+    yield
     DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
 
 
 @pytest.fixture(scope='session')

@@ -32,15 +32,21 @@ def api_models(tmp_path_factory):
     from mmengine.config import Config
     from mmaction.registry import MODELS
 
+    from mmengine.registry import DefaultScope
+
     import vpd_mm  # noqa: F401  (registration)
     from vpd_mm.testing import add_crops_and_flow, make_tiny_corpus
+
+    def build(cfg):  # in mmaction's scope, whatever an earlier test (e.g. mmpose's init_model) left current
+        with DefaultScope.overwrite_default_scope('mmaction'):
+            return MODELS.build(cfg)
     root = tmp_path_factory.mktemp('api')
     corpus = make_tiny_corpus(str(root / 'corpus'), seed=0)
     add_crops_and_flow(corpus)
     torch.manual_seed(0)
     student_cfg = osp.join(REPO, 'configs/vpd/2d_vpd_synthetic.py')
     backbone = dict(Config.fromfile(student_cfg).model.backbone, pretrained=None)
-    student = MODELS.build(backbone)
+    student = build(backbone)
     wrapper = torch.nn.Module()
     wrapper.backbone = student
     student_ckpt = save_model(str(root / 'work_dirs' / '2d_vpd_synthetic'), student_cfg, wrapper,
@@ -48,12 +54,12 @@ def api_models(tmp_path_factory):
     data = {f'{loader}.dataset.data_root': corpus.root
             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
     rec_cfg = osp.join(REPO, 'configs/recognition/bigru_pose2d_synthetic.py')
-    recognizer = MODELS.build(Config.fromfile(rec_cfg).model)
+    recognizer = build(Config.fromfile(rec_cfg).model)
     rec_ckpt = save_model(str(root / 'work_dirs' / 'bigru'), rec_cfg, recognizer,
                           dict(data, **{f'{loader}.dataset.features': 'features/student'
                                         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}))
     det_cfg = osp.join(REPO, 'configs/detection/framebigru_pose2d_synthetic.py')
-    detector = MODELS.build(Config.fromfile(det_cfg).model)
+    detector = build(Config.fromfile(det_cfg).model)
     det_ckpt = save_model(str(root / 'work_dirs' / 'framebigru'), det_cfg, detector, data)
     return SimpleNamespace(corpus=corpus, student=student_ckpt, recognizer=rec_ckpt, detector=det_ckpt,
                            root=str(root))

@@ -85,7 +85,9 @@ def test_dist_test_two_cpu_processes_report_detection_ap(tmp_path):
     write_pose2d_teacher(corpus.root)
     cfg = Config.fromfile(osp.join(REPO, SYNTH_DETECTION))
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmaction'):  # whatever scope an earlier test left current
+        model = MODELS.build(cfg.model)
     checkpoint = str(tmp_path / 'detector.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), checkpoint)
     port = str(29500 + os.getpid() % 1000)
