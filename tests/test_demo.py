@@ -13,8 +13,10 @@ import pytest
 
 from conftest import run_python
 
-STAGES = ('corpus', 'teacher_pose', 'teacher_pck', 'design_scores', 'crops_flow', 'teacher_pose2d', 'vipe_train',
-          'teacher_vipe', 'distill_oracle_student', 'distill_2d_vpd', 'distill_vi_vpd', 'fewshot', 'decoder_error')
+STAGES = ('corpus', 'teacher_pose', 'teacher_pck', 'design_scores', 'crops_flow', 'teacher_pose2d',
+          'distill_oracle_student', 'vipe_train', 'teacher_vipe', 'distill_2d_vpd', 'distill_vi_vpd', 'fewshot_gt2d',
+          'fewshot_pose2d', 'fewshot_vipe', 'fewshot_oracle_student', 'fewshot_2d_vpd', 'fewshot_vi_vpd',
+          'decoder_error')
 FEATURE_SETS = ('Oracle: ground-truth 2D joints', 'Normalized 2D joints', 'VIPE*', 'Oracle student (from gt2d)',
                 '2D-VPD', 'VI-VPD')
 
