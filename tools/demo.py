@@ -302,7 +302,7 @@ def distill(root: str, out: str, name: str, preset: Any, seed: int, threads: int
     tool(['tools/train.py', config, '--work-dir', work_dir, '--seed', str(seed), '--resume',
           '--cfg-options', *options], threads=threads)
     checkpoint = best_checkpoint(work_dir)
-    tool(['tools/extract_features.py', config, checkpoint, '--corpus', root, '--name', name,
+    tool(['tools/extract_features.py', config, checkpoint, '--corpus', root, '--name', name, '--frames', 'actions',
           '--cfg-options', *options], threads=threads)
     val = last_val_metrics(work_dir)
     loss, const = val.get('val/loss'), val.get('val/loss_const')

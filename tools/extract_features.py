@@ -24,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--corpus', required=True, help='corpus folder (with crops/ and flow/)')
     parser.add_argument('--name', required=True, help='feature name, e.g. vi_vpd or 2d_vpd')
     parser.add_argument('--videos', nargs='+', help='only these video ids (default: every video with crops)')
+    parser.add_argument('--frames', choices=['all', 'actions'], default='all',
+                        help="'all' (default): every frame with a crop; 'actions': only the frames inside the "
+                        "actions' recognition windows (what recognition and retrieval read; detection needs all)")
     parser.add_argument('--batch-size', type=int, default=250, help='frames per forward pass (default 250)')
     parser.add_argument('--workers', type=int, default=0, help='dataloader workers decoding crops (default 0)')
     parser.add_argument('--device', help='torch device (default: cuda when available, else cpu)')
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         extractor = StudentExtractor(cfg, args.checkpoint, device=args.device, batch_size=args.batch_size,
                                      num_workers=args.workers)
-        counts = extractor.run(args.corpus, args.name, video_ids=args.videos)
+        counts = extractor.run(args.corpus, args.name, video_ids=args.videos, frames=args.frames)
     except (ValueError, KeyError, CorpusFormatError, RuntimeError, UnsafeCheckpointError) as error:
         fail(str(error))
     print(f'features/{args.name}: wrote {counts["written"]} videos ({counts["frames"]} frames, d = '

@@ -231,3 +231,46 @@ def test_tools_help():
     for tool in ('tools/extract_features.py', 'benchmarks/distill_throughput.py'):
         result = run_python([tool, '--help'], timeout=120)
         assert result.returncode == 0 and 'usage:' in result.stdout, result.stderr
+
+
+@pytest.mark.slow
+def test_extract_features_of_action_frames_only(trained_synthetic, distill_corpus, tmp_path, one_thread):
+    """``frames='actions'``: only the frames inside the actions' windows, the same rows as a full extraction;
+    asking for every frame afterwards recomputes those files instead of taking them as complete."""
+    import shutil
+
+    from vpd_mm.corpus import Corpus
+    from vpd_mm.stages import StudentExtractor
+    from vpd_mm.stages.student_features import action_frames
+    cfg, _ = trained_synthetic
+    checkpoint = glob.glob(osp.join(cfg.work_dir, 'best_val_loss_ma5_epoch_*.pth'))[0]
+    corpus = Corpus(str(tmp_path / 'corpus'))
+    shutil.copytree(distill_corpus.root, corpus.root)
+    cfg.test_dataloader.dataset.data_root = corpus.root
+    extractor = StudentExtractor(cfg, checkpoint, device='cpu', batch_size=64)
+
+    # the windows: this sport has no per-sport window, so each action's own [start, end)
+    expected: dict[str, set] = {}
+    for action in corpus.read_actions():
+        expected.setdefault(action.video_id, set()).update(range(action.start, action.end))
+    windows = action_frames(corpus)
+    assert {v: set(f.tolist()) for v, f in windows.items()} == expected
+
+    full = extractor.run(corpus.root, 'all_frames', progress=False, on_error='raise')
+    part = extractor.run(corpus.root, 'part', progress=False, on_error='raise', frames='actions')
+    assert part['errors'] == 0 and 0 < part['frames'] < full['frames']
+    for video_id in corpus.feature_ids('features', 'part'):
+        some = corpus.read_features('features', 'part', video_id)
+        every = corpus.read_features('features', 'all_frames', video_id)
+        with_flow = set(every.frames.tolist())
+        assert set(some.frames.tolist()) == expected[video_id] & with_flow
+        rows = np.searchsorted(every.frames, some.frames)
+        assert np.allclose(some.feats, every.feats[rows], atol=1e-5)
+
+    again = extractor.run(corpus.root, 'part', progress=False, on_error='raise', frames='actions')
+    assert again['written'] == 0 and again['skipped'] == len(corpus.video_ids())
+    upgraded = extractor.run(corpus.root, 'part', progress=False, on_error='raise')
+    assert upgraded['written'] == len(expected) and upgraded['frames'] == sum(
+        len(corpus.read_features('features', 'all_frames', v).frames) for v in expected)
+    with pytest.raises(ValueError, match='frames must be one of'):
+        extractor.run(corpus.root, 'part', frames='some')

@@ -31,8 +31,8 @@ def decoder_error(corpus: Corpus, cfg: Config, checkpoint: str, features: str = 
                   split: str = 'test') -> dict[str, Any]:
     """The decoder's joints D(F(x)) against the ground truth's normalised joints, beside the teacher's.
 
-    On fast (mean body-joint speed >= ``FAST_SPEED``) and blurred (blur extent >= ``BLUR_EXTENT``) frames of the
-    ``split`` instances. Errors are mean joint distances over the 13 joints of the normalised 2D pose (largest
+    On fast (mean body-joint speed >= ``FAST_SPEED``) and blurred (blur extent >= ``BLUR_EXTENT``) frames inside
+    the ``split`` actions (the filler motion around them is left out). Errors are mean joint distances over the 13 joints of the normalised 2D pose (largest
     torso distance = 0.5).
 
     Args:
@@ -47,14 +47,17 @@ def decoder_error(corpus: Corpus, cfg: Config, checkpoint: str, features: str = 
         ``teacher_mean_where_found``, ``student_median``, ``teacher_median_where_found``, ``units``.
     """
     head = _decoder(cfg, checkpoint)
-    videos = sorted({a.video_id for a in corpus.read_actions(split=split)})
+    actions = corpus.read_actions(split=split)
     student_err, teacher_err = [], []
-    for video_id in videos:
+    for video_id in sorted({a.video_id for a in actions}):
         gt = read_gt_pose(corpus, video_id)
         feats = corpus.read_features('features', features, video_id)
         pose = corpus.read_pose(video_id)
         speed = gt.speed[:, 5:17].mean(axis=1)
-        hard = (speed >= FAST_SPEED) & (gt.blur >= BLUR_EXTENT)
+        inside = np.zeros(len(speed), dtype=bool)
+        for action in (a for a in actions if a.video_id == video_id):
+            inside[action.start:action.end] = True
+        hard = (speed >= FAST_SPEED) & (gt.blur >= BLUR_EXTENT) & inside
         gt_norm = pose2d_feature(gt.keypoints).reshape(-1, 13, 2)
         with torch.no_grad():
             decoded = head(torch.from_numpy(feats.feats[:, 0])).numpy()[:, :26].reshape(-1, 13, 2)

@@ -9,6 +9,11 @@ writes (``embed_time``, its bug 9) — here everything comes from the training c
 and flipping together it appends the jittered mirrored images to the wrong list (its bug 10) — here there is no
 test-time jitter, and the original and mirrored inputs of each frame are kept in two aligned halves of one batch.
 
+``frames='actions'`` extracts only the frames inside the recognition windows of the corpus's actions (the per-sport
+windows of :func:`~vpd_mm.datasets.sequence.action_window`): all that recognition and retrieval read, and a
+fraction of an uncut video; detection needs ``'all'``. A file holding fewer frames than asked for (e.g. written with
+``'actions'`` and asked for ``'all'``) is recomputed.
+
 Output format: the teacher's (:class:`~vpd_mm.corpus.corpus.FeatureTrack`): ``frames`` (T,), ``feats`` (T, 2, d),
 ``scores`` (T,) = the teacher's score of the frame where the teacher file has it, else NaN. Each video is written
 atomically, so a video whose file exists is complete and is skipped: a killed run resumes where it stopped.
@@ -35,7 +40,10 @@ from ..corpus import Corpus, CorpusFormatError, CropStore, FeatureTrack
 from ..datasets.transforms import MirrorCropAndTarget
 from .runner import for_each_video
 
-__all__ = ['load_student', 'StudentExtractor', 'extract_features']
+__all__ = ['load_student', 'StudentExtractor', 'extract_features', 'action_frames', 'FRAME_SETS']
+
+FRAME_SETS = ('all', 'actions')
+"""Which frames of a video get features: every frame with a crop, or those inside an action's window."""
 
 
 def load_student(cfg: Config, checkpoint: str, device: str | torch.device = 'cpu') -> tuple[torch.nn.Module,
@@ -70,6 +78,21 @@ def load_student(cfg: Config, checkpoint: str, device: str | torch.device = 'cpu
     from ..engine.checkpoint import load_weights
     load_weights(student, weights, checkpoint)  # exact keys and shapes, else a one-line ValueError
     return student.to(device).eval(), preprocessor.to(device)
+
+
+def action_frames(corpus: Corpus) -> dict[str, np.ndarray]:
+    """The frames inside the recognition windows of each video's actions.
+
+    Returns:
+        dict[str, np.ndarray]: video id -> sorted unique frame indices (int64); videos without actions are absent.
+    """
+    from ..datasets.sequence import action_window
+    meta = corpus.read_meta()
+    spans: dict[str, list[np.ndarray]] = {}
+    for action in corpus.read_actions():
+        start, end = action_window(action, meta.sport, meta.fps)
+        spans.setdefault(action.video_id, []).append(np.arange(max(start, 0), end, dtype=np.int64))
+    return {video: np.unique(np.concatenate(parts)) for video, parts in spans.items()}
 
 
 class _VideoFrames(Dataset):
@@ -159,8 +182,12 @@ class StudentExtractor:
             scores[found] = track.scores[index[found]]
         return scores
 
-    def video_file(self, corpus: Corpus, name: str, video_id: str) -> dict[str, int]:
+    def video_file(self, corpus: Corpus, name: str, wanted: dict[str, np.ndarray] | None,
+                   video_id: str) -> dict[str, int]:
         """Compute and write ``features/<name>/<video_id>.npz``; returns ``frames`` and ``no_flow`` counts.
+
+        Args:
+            wanted (dict, optional): video id -> the only frames to extract (:func:`action_frames`); None: all.
 
         Raises:
             CorpusFormatError: the video has no complete crops, or no complete flow while the student uses flow.
@@ -170,6 +197,10 @@ class StudentExtractor:
             raise CorpusFormatError(store.crop_dir(video_id), 'folder',
                                     'no complete crops (run tools/data/extract_crops.py first)')
         frames, no_flow = self.video_frames(store, video_id)
+        if wanted is not None:
+            window = wanted.get(video_id, np.zeros(0, np.int64))
+            frames = frames[np.isin(frames, window)]
+            no_flow = int(np.isin(store.crop_frames(video_id), window).sum()) - len(frames)
         feats = self.video_features(corpus.root, video_id, frames)
         if no_flow:
             print_log(f'{video_id}: {no_flow} frames with a crop but no flow are left out', logger='current',
@@ -178,8 +209,22 @@ class StudentExtractor:
                               FeatureTrack(frames, feats, self.teacher_scores(corpus, video_id, frames)))
         return dict(frames=len(frames), no_flow=no_flow)
 
+    def is_complete(self, corpus: Corpus, name: str, wanted: dict[str, np.ndarray] | None, video_id: str) -> bool:
+        """Whether ``features/<name>/<video_id>.npz`` exists and holds every frame asked for."""
+        path = corpus.feature_path('features', name, video_id)
+        if not osp.isfile(path):
+            return wanted is not None and video_id not in wanted  # no action: nothing to extract
+        store = corpus.crops
+        if not store.has_crops(video_id) or (self.with_flow and not store.has_flow(video_id)):
+            return True  # the file is all there is; a rerun of the crops makes it stale (overwrite)
+        frames = self.video_frames(store, video_id)[0]
+        if wanted is not None:
+            frames = frames[np.isin(frames, wanted.get(video_id, np.zeros(0, np.int64)))]
+        return bool(np.isin(frames, corpus.read_features('features', name, video_id).frames).all())
+
     def run(self, corpus_root: str, name: str, video_ids: Sequence[str] | None = None,
-            progress: bool = True, overwrite: bool = False, on_error: str = 'count') -> dict[str, Any]:
+            progress: bool = True, overwrite: bool = False, on_error: str = 'count',
+            frames: str = 'all') -> dict[str, Any]:
         """Write ``features/<name>/<video>.npz`` for every video (stage runner); complete videos are skipped.
 
         Args:
@@ -190,6 +235,8 @@ class StudentExtractor:
             progress (bool): show a tqdm progress bar.
             overwrite (bool): recompute videos whose features exist.
             on_error (str): ``'count'`` or ``'raise'`` (see :func:`~vpd_mm.stages.runner.for_each_video`).
+            frames (str): ``'all'`` (every frame with a crop) or ``'actions'`` (only the frames inside the
+                actions' recognition windows, :func:`action_frames`; a video without actions is skipped).
 
         Returns:
             dict: the runner's summary (``videos``, ``written``, ``skipped``, ``errors``, ``failed``,
@@ -198,13 +245,16 @@ class StudentExtractor:
         Raises:
             MissingStageError: the corpus has no crops, or no flow while the student uses flow.
         """
+        if frames not in FRAME_SETS:
+            raise ValueError(f'frames must be one of {FRAME_SETS}, got {frames!r}')
         corpus = Corpus(corpus_root)
         corpus.require('crops')
         if self.with_flow:
             corpus.require('flow')
         ids = list(video_ids) if video_ids is not None else corpus.video_ids()
-        return for_each_video(ids, partial(self.video_file, corpus, name),
-                              done=lambda v: osp.isfile(corpus.feature_path('features', name, v)),
+        wanted = action_frames(corpus) if frames == 'actions' else None
+        return for_each_video(ids, partial(self.video_file, corpus, name, wanted),
+                              done=partial(self.is_complete, corpus, name, wanted),
                               overwrite=overwrite, on_error=on_error, desc=f'features/{name}', progress=progress,
                               counters=('frames', 'no_flow'),
                               outputs=[osp.dirname(corpus.feature_path('features', name, 'x'))])
@@ -212,7 +262,7 @@ class StudentExtractor:
 
 def extract_features(config: str | Config, checkpoint: str, corpus_root: str, name: str,
                      video_ids: Sequence[str] | None = None, device: str | None = None, batch_size: int = 250,
-                     num_workers: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Shortcut: ``StudentExtractor(config, checkpoint, ...).run(corpus_root, name, video_ids)``."""
+                     num_workers: int = 0, progress: bool = True, frames: str = 'all') -> dict[str, Any]:
+    """Shortcut: ``StudentExtractor(config, checkpoint, ...).run(corpus_root, name, video_ids, frames=frames)``."""
     extractor = StudentExtractor(config, checkpoint, device=device, batch_size=batch_size, num_workers=num_workers)
-    return extractor.run(corpus_root, name, video_ids=video_ids, progress=progress)
+    return extractor.run(corpus_root, name, video_ids=video_ids, progress=progress, frames=frames)
