@@ -15,8 +15,9 @@ feature set. It prints the tables, saves the Figure-3-style plot and a JSON of e
 against the teacher's on fast blurred frames of held-out instances, with the wall time of every stage.
 
 Sizes come from one table (:data:`vpd_mm.mocap_sports.presets.DEMO_PRESETS`): ``--preset tiny`` (the tests),
-``default`` (about 21 minutes on 2 cores), ``paper`` (the paper's distillation schedule, one GPU). Every stage is
-resumable: re-running reuses finished stages (``<out>/stages.json``, by stable keys) and finished files.
+``default`` (about 18 minutes on 2 cores with the install), ``paper`` (the paper's distillation schedule, one
+GPU). Every stage is resumable: re-running reuses finished stages (``<out>/stages.json``, by stable keys) and
+finished files.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "checks, three distilled students, the few-shot tables.")
     parser.add_argument('--out', default=osp.join(REPO, 'demo_out'), help='output folder (default: demo_out/)')
     parser.add_argument('--preset', choices=sorted(DEMO_PRESETS), default='default',
-                        help="'tiny' (a miniature), 'default' (about 21 minutes on 2 cores) or 'paper' (the "
+                        help="'tiny' (a miniature), 'default' (about 18 minutes on 2 cores) or 'paper' (the "
                         "paper's schedule, one GPU)")
     parser.add_argument('--seed', type=int, default=0, help='seed of the corpus, the draws and the training runs')
     parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),

@@ -6,6 +6,14 @@ Example:
 The checkpoint must fit the model exactly (no missing, unexpected or mis-shaped weights); otherwise the tool stops
 with ``error: <checkpoint>: ...`` (exit status 2) before testing. ``--partial-load`` (or ``load_from_partial=True``
 in the config) loads what fits, as mmengine does by default, and only logs the rest.
+
+``--show-dir DIR`` draws test samples on their corpus videos (vpd_mm ``VPDVisualizationHook``, put into
+``default_hooks.visualization`` as mmaction2's ``tools/test.py`` does with its ``VisualizationHook``): for the
+recognizers a PNG contact sheet of the action's frames with the ground-truth and the predicted class and score, for
+the detectors the window's frames with per-frame ground truth and prediction as strips over time; ``DIR/index.json``
+lists what was drawn. ``--interval N`` draws every N-th sample; at most
+``default_hooks.visualization.max_samples`` (20; set it with ``--cfg-options``) are drawn. ``--show`` also shows them
+(a display is needed).
 """
 from __future__ import annotations
 
@@ -30,6 +38,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--partial-load', action='store_true',
                         help='load the weights that fit the model and only log the others (default: a checkpoint '
                         'with missing, unexpected or mis-shaped weights is an error)')
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='draw test samples on their corpus videos (PNG contact sheets with the ground truth '
+                        'and the prediction, DIR/index.json) into DIR')
+    parser.add_argument('--show', action='store_true', help='show the drawn samples in a window (needs a display)')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='with --show / --show-dir: draw every INTERVAL-th test sample (default 1)')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='with --show: seconds each drawn sample is shown (default 2)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -37,6 +53,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def merge_args(cfg, args: argparse.Namespace) -> None:
+    """Turn on the visualization hook for ``--show`` / ``--show-dir`` (mmaction2's ``merge_args``).
+
+    A ``default_hooks.visualization`` of the config keeps its type (e.g. mmaction2's ``VisualizationHook`` in a
+    frame-based config); without one, vpd_mm's ``VPDVisualizationHook`` is used.
+    """
+    if not (args.show or args.show_dir is not None):
+        return
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = {}
+    visualization = cfg.default_hooks.get('visualization') or {}
+    visualization.setdefault('type', 'mmaction.VPDVisualizationHook')
+    visualization.update(enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
+                         interval=args.interval)
+    cfg.default_hooks.visualization = visualization
 
 
 @tool_main
@@ -47,6 +80,10 @@ def main(argv: list[str] | None = None) -> dict:
             fail(f'{what} {path} does not exist')
     if args.dump is not None and not args.dump.endswith('.json'):
         fail(f'--dump must name a .json file, got {args.dump}')
+    if args.interval < 1:
+        fail(f'--interval must be at least 1, got {args.interval}')
+    if args.show_dir is not None and osp.exists(args.show_dir) and not osp.isdir(args.show_dir):
+        fail(f'--show-dir {args.show_dir} exists and is not a folder')
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
@@ -62,6 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    merge_args(cfg, args)
     if args.dump is not None:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type='DumpPredictionsJSON', out_file=args.dump)]

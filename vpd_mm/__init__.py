@@ -9,5 +9,6 @@ from . import compat
 compat.apply()
 
 from . import datasets, engine, evaluation, models, teachers  # noqa: E402,F401  (registration)
+from .apis import visualization_hook  # noqa: E402,F401  (registration: VPDVisualizationHook, tools/test.py --show-dir)
 
 __version__ = '0.1.0'

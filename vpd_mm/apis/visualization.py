@@ -32,7 +32,8 @@ from ..pose import COCO17_BONES
 from ..stages.tracking import read_video_frames
 
 __all__ = ['class_color', 'draw_box', 'draw_pose', 'flow_to_rgb', 'timeline_strip', 'compose_panel',
-           'VideoSink', 'render_video', 'contact_sheet', 'VideoLayers', 'load_layers', 'read_predictions']
+           'VideoSink', 'render_video', 'contact_sheet', 'VideoLayers', 'load_layers', 'read_predictions',
+           'write_png']
 
 WHITE = (255, 255, 255)
 BOX_COLOR = (255, 200, 0)
@@ -364,13 +365,18 @@ def render_video(video_path: str, layers: VideoLayers, mp4: str | None = None, p
             sink.abort()
         raise
     if png and sheet:
-        from ..corpus import atomic_write_bytes
-        ok, data = cv2.imencode('.png', cv2.cvtColor(contact_sheet(sheet, columns), cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise RuntimeError(f'OpenCV cannot encode {png}')
-        os.makedirs(osp.dirname(osp.abspath(png)), exist_ok=True)
-        atomic_write_bytes(png, lambda f: f.write(data.tobytes()))
+        write_png(png, contact_sheet(sheet, columns))
     return dict(frames=count)
+
+
+def write_png(path: str, rgb: np.ndarray) -> None:
+    """Write an (H, W, 3) uint8 RGB image as a PNG, atomically (a temporary file, then a rename)."""
+    from ..corpus import atomic_write_bytes
+    ok, data = cv2.imencode('.png', cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError(f'OpenCV cannot encode {path}')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    atomic_write_bytes(path, lambda f: f.write(data.tobytes()))
 
 
 def read_predictions(path: str) -> dict:

@@ -32,8 +32,8 @@ def decoder_error(corpus: Corpus, cfg: Config, checkpoint: str, features: str = 
     """The decoder's joints D(F(x)) against the ground truth's normalised joints, beside the teacher's.
 
     On fast (mean body-joint speed >= ``FAST_SPEED``) and blurred (blur extent >= ``BLUR_EXTENT``) frames inside
-    the ``split`` actions (the filler motion around them is left out). Errors are mean joint distances over the 13 joints of the normalised 2D pose (largest
-    torso distance = 0.5).
+    the ``split`` actions (the filler motion around them is left out). Errors are mean joint distances over the
+    13 joints of the normalised 2D pose (largest torso distance = 0.5).
 
     Args:
         corpus (Corpus): a ``mocap_sports`` corpus with ``gt_pose/``, ``pose/`` and ``features/<features>/``.

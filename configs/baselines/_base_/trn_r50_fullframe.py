@@ -3,6 +3,9 @@
 # 0.002, 50 epochs, steps at 30 / 45) with mmaction2's own decord pipeline of its Something-Something TRN config:
 # the corpus actions are served by vpd_mm CorpusVideoDataset, and ActionWindow (right after DecordInit) keeps the
 # segments inside each action's window; the test is mmaction2's TRN test (two offset clips x ThreeCrop(256)).
+# The decord pipeline is the one of ./tsn_r50_fullframe.py (plus num_fixed_crops=13 and the TRN test) restated,
+# not inherited: an mmengine config has one base per key, and as a child of tsn_r50_fullframe.py this config would
+# keep keys of the Kinetics TSN recipe that a child cannot remove (auto_scale_lr) instead of mmaction2's TRN recipe.
 # Base of trn_r50_fullframe_<sport>.py; on its own it points at the synthetic corpus.
 #
 # ImageNet weights: a torchvision resnet50 state dict given by path; missing file: from scratch, with a warning.
