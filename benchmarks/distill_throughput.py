@@ -3,7 +3,8 @@
 Figures printed, per storage and per number of dataloader workers:
   1. storage read alone       frames/s of the loading transform only (crop + flow of one sample), main process,
                               best of 3 passes over the drawn frames
-  2. data pipeline alone      frames/s of the train dataloader (loading, augmentations, collation)
+  2. data pipeline alone      frames/s of the train dataloader (loading, augmentations, collation); and, in the
+                              main process, the per-sample milliseconds of each pipeline transform
   3. training, real pipeline  frames/s of ``train_step`` fed by that dataloader (our storage; the reference layout
                               too with ``--train-reference``)
 and once:
@@ -116,7 +117,7 @@ def write_reference_layout(dataset: Any, indices: Iterable[int], root: str) -> t
         info = dataset.get_data_info(index)
         folder = osp.join(root, info['video_id'])
         os.makedirs(folder, exist_ok=True)
-        crop, _ = store.read_crops(info['video_id'], info['frame'])
+        crop = store.read_crop(info['video_id'], info['frame'])
         crop_path, flow_path = (osp.join(folder, f"{info['frame']}{ext}") for ext in ('.png', '.flow.png'))
         cv2.imwrite(crop_path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
         cv2.imwrite(flow_path, encode_reference_flow(store.read_flow(info['video_id'], info['frame'])),
@@ -153,38 +154,28 @@ def reference_loader(root: str, template: dict[str, Any]) -> Any:
     return LoadReferencePNG(**options)
 
 
-def current_crop_loader(template: dict[str, Any]) -> Any:
-    """Our store read without decoding the previous crop, which training never uses (``LoadCropAndFlow`` decodes it
-    on every sample); timed in "storage read alone" only, as a preview of a ``CropStore.read_crop`` method."""
-    from vpd_mm.corpus.crop_store import decode_crop
+def with_prev_loader(template: dict[str, Any]) -> Any:
+    """The config's ``LoadCropAndFlow`` with ``with_prev=True``: also decodes the previous crop, as every sample did
+    before ``CropStore.read_crop`` (issue 15); timed in "storage read alone" only, for comparison."""
     from vpd_mm.datasets.transforms.loading import LoadCropAndFlow
-
-    class LoadCurrentCrop(LoadCropAndFlow):
-        def transform(self, results: dict[str, Any]) -> dict[str, Any]:
-            store = self._store(results['corpus_root'])
-            packed = store._open_crops(results['video_id'])  # private: no public single-crop read yet
-            results['img'] = decode_crop(packed.item(int(results['frame']), 0))
-            if (results.get('with_flow', True) if self.with_flow is None else self.with_flow):
-                results['flow'] = store.read_flow(results['video_id'], int(results['frame']))
-            if self.size is not None:
-                self._resize(results)
-            return results
-
-    return LoadCurrentCrop(**{k: v for k, v in template.items() if k != 'type'})
+    return LoadCropAndFlow(**dict({k: v for k, v in template.items() if k != 'type'}, with_prev=True))
 
 
-def store_bytes_per_frame(corpus_root: str, with_flow: bool) -> float:
-    """Bytes per stored frame of our crop store (crop + previous crop, + flow): data.npy sizes / frames."""
-    total = frames = 0
+def store_bytes_per_frame(corpus_root: str, with_flow: bool) -> tuple[float, float]:
+    """Bytes per frame of our crop store: stored (crop + previous crop, + flow: data.npy sizes / frames) and read by
+    training (the crop, + flow: the previous crop is not read)."""
+    stored = read = frames = 0
     for store in ('crops', 'flow') if with_flow else ('crops',):
         folder = osp.join(corpus_root, store)
         for video_id in os.listdir(folder):
             if video_id.startswith('.'):
                 continue
-            total += osp.getsize(osp.join(folder, video_id, 'data.npy'))
+            stored += osp.getsize(osp.join(folder, video_id, 'data.npy'))
+            sizes = np.diff(np.load(osp.join(folder, video_id, 'offsets.npy')))
+            read += int(sizes[0::2].sum()) if store == 'crops' else int(sizes.sum())
             if store == 'crops':
                 frames += len(np.load(osp.join(folder, video_id, 'frames.npy'), mmap_mode='r'))
-    return total / max(frames, 1)
+    return stored / max(frames, 1), read / max(frames, 1)
 
 
 # ------------------------------------------------------------------------------------------------ timing
@@ -198,6 +189,38 @@ def read_alone_fps(dataset: Any, load: Callable, indices: list[int]) -> float:
             load(dict(info))
         best = min(best, time.perf_counter() - start)
     return len(infos) / best
+
+
+def transform_breakdown(dataset: Any, indices: list[int], passes: int = 3) -> tuple[float, dict[str, float]]:
+    """Per-sample milliseconds of ``dataset[i]`` over ``indices`` in this process and of each of its parts:
+    ``get_data_info`` (index and targets) and every pipeline transform, from the fastest of ``passes`` passes
+    (numpy's and torch's global random states reseeded per pass, so both storages draw the same augmentations).
+
+    Returns:
+        tuple[float, dict[str, float]]: ms per sample in all, and ms per sample per part (in pipeline order).
+    """
+    import torch
+    best: tuple[float, dict[str, float]] = (float('inf'), {})
+    transforms = list(dataset.pipeline.transforms)
+    for _ in range(passes):
+        np.random.seed(0)
+        torch.manual_seed(0)
+        parts = dict.fromkeys(['dataset (index, targets)'] + [type(t).__name__ for t in transforms], 0.0)
+        start = time.perf_counter()
+        for index in indices:
+            tick = time.perf_counter()
+            data = dataset.get_data_info(index)
+            tock = time.perf_counter()
+            parts['dataset (index, targets)'] += tock - tick
+            for t in transforms:
+                data = t(data)
+                tick, tock = tock, time.perf_counter()
+                parts[type(t).__name__] += tock - tick
+        total = time.perf_counter() - start
+        if total < best[0]:
+            best = (total, parts)
+    scale = 1e3 / max(len(indices), 1)
+    return best[0] * scale, {name: seconds * scale for name, seconds in best[1].items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -304,7 +327,8 @@ def main(argv: list[str] | None = None) -> None:
         bare_fps = max(bare_fps, fps)
         print(f'  pass {repeat + 1}: bare model step {fps:.1f} frames/s', flush=True)
     alone = {storage: read_alone_fps(datasets[storage], loaders[storage], drawn) for storage in datasets}
-    current_only = read_alone_fps(dataset, current_crop_loader(load_cfg), drawn)
+    with_prev = read_alone_fps(dataset, with_prev_loader(load_cfg), drawn)
+    breakdown = {storage: transform_breakdown(datasets[storage], drawn) for storage in datasets}
 
     per_frame = dataset.index_nbytes / dataset.num_eligible
     target_per_frame = dataset.target_nbytes / dataset.num_eligible
@@ -319,10 +343,11 @@ def main(argv: list[str] | None = None) -> None:
     print('  storage read alone, 1 process    ' + ', '.join(f'{s} {alone[s]:.1f}' for s in datasets) + ' frames/s'
           + (f'  (ours / reference-png {alone["ours"] / alone["reference-png"]:.2f})' if 'reference-png' in alone
              else ''))
-    print(f'    ours without decoding the unused previous crop: {current_only:.1f} frames/s'
-          + (f'  (/ reference-png {current_only / alone["reference-png"]:.2f})' if 'reference-png' in alone else ''))
-    print(f'  bytes read per frame             ours {store_bytes_per_frame(args.corpus, dataset.with_flow):,.0f} '
-          '(crop, previous crop and flow stored together)'
+    print(f'    ours also decoding the previous crop (with_prev=True): {with_prev:.1f} frames/s'
+          + (f'  (/ reference-png {with_prev / alone["reference-png"]:.2f})' if 'reference-png' in alone else ''))
+    stored, read = store_bytes_per_frame(args.corpus, dataset.with_flow)
+    print(f'  bytes per frame                  ours {stored:,.0f} stored (crop, previous crop and flow), {read:,.0f} '
+          'read (crop and flow)'
           + (f', reference-png {ref_bytes:,.0f} (crop + flow PNG)' if ref_bytes else ''))
     for workers in args.workers:
         for storage in datasets:
@@ -334,6 +359,10 @@ def main(argv: list[str] | None = None) -> None:
         if 'reference-png' in datasets:
             ratio = results['ours', workers]['data'] / results['reference-png', workers]['data']
             print(f'  {"":24s} data pipeline ours / reference-png {ratio:6.2f}')
+    print('  per-sample time of the train pipeline, 1 process (ms; share of the sample):')
+    for storage, (total, parts) in breakdown.items():
+        print(f'    {storage:13s} {total:6.3f} in all: '
+              + ', '.join(f'{name} {ms:.3f} ({ms / total:.0%})' for name, ms in parts.items()))
     print(f'  training, bare model step    {bare_fps:10.1f} frames/s')
     best = max(results[s, w]['train'] for s, w in results if s == 'ours')
     print(f'  ratio pipeline / bare        {best / bare_fps:10.3f}   (ours, best worker count)')

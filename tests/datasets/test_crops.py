@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vpd_mm.corpus import Corpus, CorpusMeta, Track
+from vpd_mm.corpus import Corpus, CorpusFormatError, CorpusMeta, Track
 from vpd_mm.corpus.crop_store import CROP_BYTES_PER_FRAME, CropStore, decode_crop, encode_crop
 from vpd_mm.datasets.transforms.augment import mirror_crops_and_flow
 from vpd_mm.stages.crops import crop_window, cut_window, extract_crops, track_windows
@@ -176,6 +176,41 @@ def test_crop_of_known_frames_and_previous_uses_same_window(tmp_path):
     # frame 0 has no previous frame: its previous crop is the current crop
     first, first_prev = store.read_crops('sq', 0)
     np.testing.assert_array_equal(first, first_prev)
+
+
+def test_read_crop_is_the_current_crop_of_read_crops(tmp_path):
+    corpus = _known_corpus(str(tmp_path / 'c'))
+    extract_crops(corpus, progress=False)
+    store = corpus.crops
+    for frame in (0, 1, 3, 5):  # the first frame (previous crop = current crop), middle frames and the last
+        crop = store.read_crop('sq', frame)
+        assert crop.shape == (128, 128, 3) and crop.dtype == np.uint8
+        np.testing.assert_array_equal(crop, store.read_crops('sq', frame)[0])
+    # a fresh store (nothing cached) reads the same
+    np.testing.assert_array_equal(CropStore(corpus.root).read_crop('sq', 3), store.read_crops('sq', 3)[0])
+    with pytest.raises(KeyError, match='no frame 6'):
+        store.read_crop('sq', 6)
+
+
+def test_read_crop_decodes_only_the_current_image(tmp_path, monkeypatch):
+    from vpd_mm.corpus import crop_store
+    store = Corpus(str(tmp_path)).crops
+    yy, xx = np.mgrid[:128, :128]
+    crops = np.stack([np.stack([xx + t, yy, xx + yy], -1) for t in range(3)]).astype(np.uint8)
+    store.write_crops('v', np.arange(3), crops, 255 - crops, np.zeros((3, 4), np.int32))
+    decoded = []
+    real = crop_store.decode_crop
+    monkeypatch.setattr(crop_store, 'decode_crop', lambda data: decoded.append(data) or real(data))
+    crop = store.read_crop('v', 1)
+    assert len(decoded) == 1 and np.abs(crop.astype(int) - crops[1]).mean() < 2  # not the inverted previous crop
+    # a corrupt current image is a CorpusFormatError naming the folder and frame, as with read_crops
+    packed = store._open_crops('v')
+    start = int(packed.offsets[2])
+    with open(osp.join(store.crop_dir('v'), 'data.npy'), 'r+b') as f:
+        f.seek(len(f.read()) - len(packed.data) + start)
+        f.write(bytes(16))
+    with pytest.raises(CorpusFormatError, match='frame 1'):
+        CropStore(str(tmp_path)).read_crop('v', 1)
 
 
 def test_zero_fill_in_extracted_crops(tmp_path):

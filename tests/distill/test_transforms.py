@@ -133,3 +133,37 @@ def test_pack_and_load(distill_corpus):
     assert 'gt_pose' not in PackDistillInputs()(dict(results))['data_samples']  # no target: inference
     small = LoadCropAndFlow(size=64)(dict(corpus_root=distill_corpus.root, video_id='tiny_000', frame=10))
     assert small['img'].shape == (64, 64, 3) and small['flow'].shape == (64, 64, 2)
+
+
+def test_load_decodes_the_previous_crop_only_with_prev(distill_corpus, monkeypatch):
+    from vpd_mm.corpus import crop_store
+    from vpd_mm.corpus.crop_store import CropStore
+    store = distill_corpus.crops
+    first = int(store.crop_frames('tiny_000')[0])
+    decoded = []
+    real = crop_store.decode_crop
+    monkeypatch.setattr(crop_store, 'decode_crop', lambda data: decoded.append(data) or real(data))
+    for frame in (first, first + 1, 10):
+        crop, prev = store.read_crops('tiny_000', frame)  # what the loader returned before: read_crops' current
+        flow = store.read_flow('tiny_000', frame)
+        sample = dict(corpus_root=distill_corpus.root, video_id='tiny_000', frame=frame)
+        del decoded[:]
+        both = LoadCropAndFlow(with_prev=True)(dict(sample))
+        assert len(decoded) == 2
+        np.testing.assert_array_equal(both['prev_img'], prev)
+        del decoded[:]
+        out = LoadCropAndFlow()(dict(sample))
+        assert len(decoded) == 1 and 'prev_img' not in out  # the previous crop is not decoded
+        assert sorted(out) == sorted(k for k in both if k != 'prev_img')
+        np.testing.assert_array_equal(out['img'], both['img'])
+        np.testing.assert_array_equal(out['img'], crop)
+        np.testing.assert_array_equal(out['flow'], flow)
+        small, small_both = (LoadCropAndFlow(size=64, with_prev=p)(dict(sample)) for p in (False, True))
+        np.testing.assert_array_equal(small['img'], small_both['img'])
+        np.testing.assert_array_equal(small['flow'], small_both['flow'])
+    # with_prev=False never goes through read_crops; a frame without a crop is still a clear error
+    monkeypatch.setattr(CropStore, 'read_crops', lambda *args: pytest.fail('read_crops called'))
+    LoadCropAndFlow(with_flow=False)(dict(corpus_root=distill_corpus.root, video_id='tiny_000', frame=10))
+    from vpd_mm.corpus import CorpusFormatError
+    with pytest.raises(CorpusFormatError, match='no crop for this frame'):
+        LoadCropAndFlow()(dict(corpus_root=distill_corpus.root, video_id='tiny_000', frame=10_000))

@@ -288,7 +288,7 @@ class VideoLayers:
 
     def crop(self, frame: int) -> np.ndarray | None:
         """The crop of ``frame`` or None."""
-        return self.corpus.crops.read_crops(self.video_id, frame)[0] if frame in self.crop_frames else None
+        return self.corpus.crops.read_crop(self.video_id, frame) if frame in self.crop_frames else None
 
     def flow(self, frame: int) -> np.ndarray | None:
         """The flow of ``frame`` or None."""

@@ -273,6 +273,7 @@ class CropStore:
     Example:
         >>> store = CropStore('data/fsjump6')
         >>> crop, prev = store.read_crops('some_video', 120)   # (128, 128, 3) uint8 RGB each
+        >>> crop = store.read_crop('some_video', 120)          # the current crop only (one JPEG decode)
         >>> flow = store.read_flow('some_video', 120)          # (128, 128, 2) float32 pixels, prev -> current
     """
 
@@ -348,18 +349,44 @@ class CropStore:
             raise CorpusFormatError(path, 'file', 'does not exist')
         return np.load(path, allow_pickle=False)
 
+    @staticmethod
+    def _decode_crop(packed: _Packed, frame: int, k: int) -> np.ndarray:
+        """Decode image ``k`` (0: the crop, 1: the previous crop) of ``frame``; a corrupt JPEG is a
+        :class:`CorpusFormatError`, a missing frame a ``KeyError``."""
+        try:
+            return decode_crop(packed.item(frame, k))
+        except ValueError as error:
+            raise CorpusFormatError(packed.folder, f'frame {frame}', str(error)) from None
+
+    def read_crop(self, video_id: str, frame: int) -> np.ndarray:
+        """The crop of ``frame`` alone, without decoding the previous frame's crop stored next to it.
+
+        Use it when the previous crop is not needed (the student sees only the current crop): it decodes one
+        JPEG instead of two. It returns exactly ``read_crops(video_id, frame)[0]``.
+
+        Args:
+            video_id (str): the video.
+            frame (int): a frame of :meth:`crop_frames`.
+
+        Returns:
+            np.ndarray: (128, 128, 3) uint8 RGB.
+
+        Raises:
+            KeyError: the video has no crop for ``frame``.
+            CorpusFormatError: the video's crops are missing or the stored image is corrupt.
+        """
+        return self._decode_crop(self._open_crops(video_id), frame, 0)
+
     def read_crops(self, video_id: str, frame: int) -> tuple[np.ndarray, np.ndarray]:
-        """The crop of ``frame`` and the previous frame cut with the same window.
+        """The crop of ``frame`` and the previous frame cut with the same window (:meth:`read_crop` decodes only
+        the first).
 
         Returns:
             tuple[np.ndarray, np.ndarray]: (current, previous), each (128, 128, 3) uint8 RGB. For the first frame
             of a video the previous crop is a copy of the current one.
         """
         packed = self._open_crops(video_id)
-        try:
-            return decode_crop(packed.item(frame, 0)), decode_crop(packed.item(frame, 1))
-        except ValueError as error:
-            raise CorpusFormatError(packed.folder, f'frame {frame}', str(error)) from None
+        return self._decode_crop(packed, frame, 0), self._decode_crop(packed, frame, 1)
 
     def read_flow(self, video_id: str, frame: int) -> np.ndarray:
         """(128, 128, 2) float32 flow in pixels from the previous crop to the current one (``[..., 0]`` = dx)."""

@@ -112,7 +112,7 @@ class CropDecode(BaseTransform):
         if results.get('modality', 'RGB') == 'Flow':
             imgs = [flow_to_uint8(store.read_flow(video, int(f)), self.flow_bound) for f in frames[inds]]
         else:
-            imgs = [store.read_crops(video, int(f))[0] for f in frames[inds]]
+            imgs = [store.read_crop(video, int(f)) for f in frames[inds]]
         results['imgs'] = imgs
         results['img_shape'] = results['original_shape'] = imgs[0].shape[:2]
         return results

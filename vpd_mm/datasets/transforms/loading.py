@@ -28,7 +28,8 @@ class LoadCropAndFlow(BaseTransform):
             stored 128 x 128 (the method's input). Only the tiny CPU config uses it, for speed.
         with_flow (bool, optional): also load the flow; None (default) follows ``results['with_flow']``, itself
             True when absent, so the RGB-only ablation is one dataset switch (``with_flow=False``).
-        with_prev (bool): also keep the previous-frame crop. Default False (the student does not see it).
+        with_prev (bool): also decode and keep the previous-frame crop. Default False (the student does not see
+            it; only the current crop is decoded, with :meth:`CropStore.read_crop`).
 
     Raises:
         CorpusFormatError: the crops or flow of the video are missing or corrupt, or lack the frame (the message
@@ -49,10 +50,10 @@ class LoadCropAndFlow(BaseTransform):
         store = self._store(results['corpus_root'])
         video_id, frame = results['video_id'], int(results['frame'])
         try:
-            current, previous = store.read_crops(video_id, frame)
-            results['img'] = current
             if self.with_prev:
-                results['prev_img'] = previous
+                results['img'], results['prev_img'] = store.read_crops(video_id, frame)
+            else:  # one JPEG decode: the previous crop stored next to it is not read
+                results['img'] = store.read_crop(video_id, frame)
         except KeyError:
             raise CorpusFormatError(store.crop_dir(video_id), f'frame {frame}', 'no crop for this frame') from None
         with_flow = results.get('with_flow', True) if self.with_flow is None else self.with_flow
