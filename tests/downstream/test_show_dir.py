@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import os.path as osp
+import uuid
 
 import cv2
 import numpy as np
@@ -49,6 +50,9 @@ def hook_config(config: str, root: str, checkpoint: str, work_dir: str, **hook):
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root
     cfg.work_dir, cfg.load_from = work_dir, checkpoint
+    # mmengine names the runner's visualizer and logger <config>_<timestamp>, to the second; a second runner in the
+    # same second would get the first one's visualizer (and its save_dir), so each test runner gets its own name
+    cfg.experiment_name = f'show_dir_{uuid.uuid4().hex}'
     cfg.default_hooks.visualization = dict(type='VPDVisualizationHook', enable=True, height=HEIGHT, panels=PANELS,
                                            columns=COLUMNS, **hook)
     return cfg
