@@ -113,3 +113,12 @@ def test_stages_record_parallel_jobs_and_reuse_them(tmp_path, capsys):
     calls = []
     assert again.run('two', 'stage two', lambda: calls.append(1)) == 'two' and not calls
     assert 'finished earlier' in capsys.readouterr().out
+
+
+def test_demo_lanes_benchmark_help_and_bad_corpus(tmp_path):
+    from conftest import run_python
+    shown = run_python(['benchmarks/demo_lanes.py', '--help'])
+    assert shown.returncode == 0 and '--steps' in shown.stdout and '--skip-lanes' in shown.stdout
+    missing = run_python(['benchmarks/demo_lanes.py', str(tmp_path / 'nope'), '--skip-lanes'])
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1].startswith(f'error: {tmp_path / "nope"}: ')
