@@ -110,8 +110,8 @@ class Job:
 class JobGraph:
     """Runs jobs on ``lanes`` parallel threads, each job as soon as the jobs it comes ``after`` have finished,
     in the order they were added otherwise. The demo's training and few-shot stages are subprocesses with one
-    torch thread each when ``lanes > 1``: on 2 cores, two such processes distil 1.4x faster than one process on
-    two threads (two 50-step distillations in 39.5 s against 27.7 s for one, measured on this machine).
+    torch thread each when ``lanes > 1``: on 2 cores, two such processes distil about 1.35x faster than one process
+    on two threads (``benchmarks/demo_lanes.py``).
 
     After a failure no new job starts; the running ones finish (their outputs stay, so a rerun resumes) and the
     first error is raised.
@@ -311,6 +311,11 @@ def distill(root: str, out: str, name: str, preset: Any, seed: int, threads: int
                 val_loss_ratio=loss / const if loss is not None and const else None)
 
 
+def fewshot_key(features: str) -> str:
+    """The stage key of a feature set's few-shot protocol: ``teacher/gt2d`` -> ``fewshot_gt2d``."""
+    return 'fewshot_' + features.split('/')[1]
+
+
 def fewshot(root: str, out: str, preset: Any, seed: int, features: str, label: str, dim: int, workers: int,
             threads: int | None) -> list[dict]:
     """The few-shot protocol on one feature set: the BiGRU runs with ``tools/fewshot.py`` (a process of their own,
@@ -423,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     made_by = {'teacher/vipe': ('teacher_vipe',), 'features/oracle_student': ('distill_oracle_student',),
                'features/2d_vpd': ('distill_2d_vpd',), 'features/vi_vpd': ('distill_vi_vpd',)}
     for features, label, dim in FEATURE_SETS:
-        key = 'fewshot_' + features.split('/')[1]
+        key = fewshot_key(features)
         graph.add(key, lambda r, key=key, features=features, label=label, dim=dim: stages.run(
             key, f'few-shot protocol (BiGRU, DTW-NN) on {features}',
             lambda: fewshot(root, out, preset, args.seed, features, label, dim, fewshot_workers, threads)),
@@ -434,7 +439,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f'   training and few-shot jobs on {lanes} lane(s): {parallel_seconds:.0f} s', flush=True)
     vipe = jobs['vipe_train']
     students = {name: jobs[f'distill_{name}'] for name in STUDENTS}
-    docs = [doc for features, _, _ in FEATURE_SETS for doc in jobs['fewshot_' + features.split('/')[1]]]
+    docs = [doc for features, _, _ in FEATURE_SETS for doc in jobs[fewshot_key(features)]]
     vpd2d = students['2d_vpd']
     decoder = stages.run('decoder_error', 'decoder vs teacher on fast blurred frames',
                          lambda: decoder_error(root, vpd2d['checkpoint'], vpd2d['config'], preset))
