@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from vpd_mm.compat import UnsafeCheckpointError
     from vpd_mm.engine import CheckpointMismatchError
+    from vpd_mm.utils.distributed import destroy_process_group
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -114,6 +115,9 @@ def main(argv: list[str] | None = None) -> dict:
         return runner.test()
     except (CheckpointMismatchError, UnsafeCheckpointError) as error:
         fail(str(error))
+    finally:
+        del runner  # its DDP wrapper holds the process group: release it while the interpreter is whole
+        destroy_process_group()
 
 
 if __name__ == '__main__':

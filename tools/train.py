@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from vpd_mm.compat import UnsafeCheckpointError
     from vpd_mm.engine import CheckpointMismatchError
+    from vpd_mm.utils.distributed import destroy_process_group
 
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
@@ -115,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         runner.train()
     except (CheckpointMismatchError, UnsafeCheckpointError) as error:
         fail(str(error))
+    finally:
+        del runner  # its DDP wrapper holds the process group: release it while the interpreter is whole
+        destroy_process_group()
 
 
 if __name__ == '__main__':
