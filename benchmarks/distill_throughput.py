@@ -22,17 +22,26 @@ run: the frames the sampler draws are written the reference's way (spec/referenc
 uint8, B = dx, G = dy, R = 128, PNG compression 9) per frame, from our decoded crops and flow, and read per sample
 with ``cv2.imread`` (then BGR -> RGB and the flow decoded to pixels); the rest of the pipeline is the same. Both
 layouts are warm in the page cache. The reference also stores ``<frame>.prev.png``, which training never reads;
-it is not written. Target (issue 15): ours >= 2x the reference layout, training >= 0.9 of the bare model step.
+it is not written. With ``--reference-code`` a third pipeline, ``reference-code``, reads that layout and does the
+reference's own per-sample work (torchvision ``ColorJitter``, ``Normalize``, tensor mirror and ``RandomResizedCrop``,
+re-implemented from spec section 3.5): "faster than the authors' code", as against "faster storage".
+Target (issue 15): ours >= 2x the reference layout, training >= 0.9 of the bare model step.
+
+Collation: the dataloaders use the config's ``collate_fn`` (``shared_storage_collate`` in the distillation configs:
+a worker sends a batch as 3 shared-memory blocks instead of 3 per sample); ``--collate pseudo_collate`` times
+mmengine's default for comparison.
 
 Example (this machine, tiny synthetic corpus generated on the fly; real 128 x 128 pipeline, ResNet-34):
     python benchmarks/distill_throughput.py --batch-size 16 --iters 6
     python benchmarks/distill_throughput.py --storage reference-png --batch-size 16 --iters 6 --workers 0 2
+    python benchmarks/distill_throughput.py --storage reference-png --reference-code --batch-size 16 --iters 6
     python benchmarks/distill_throughput.py --storage reference-png --workers 0 2 8   # on a GPU: the paper's size
     python benchmarks/distill_throughput.py --config configs/vpd/vi_vpd_fx35.py --corpus data/fx35 --workers 16
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import os.path as osp
 import tempfile
@@ -66,12 +75,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='timed iterations of the data pipeline alone per pass (default 30)')
     parser.add_argument('--repeats', type=int, default=2,
                         help='passes over every measurement; the best is kept (default 2)')
+    parser.add_argument('--reference-code', action='store_true',
+                        help="with --storage reference-png, also time the reference's own per-sample transforms "
+                        "(torchvision tensor ops, re-implemented from the spec) on that layout: 'reference-code'")
     parser.add_argument('--train-reference', action='store_true',
                         help='with --storage reference-png, also time training fed by the reference layout')
     parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first (default 2)')
     parser.add_argument('--workers', type=int, nargs='+', default=None,
                         help=f'dataloader workers, one or more counts (default: min(8, cores) = {default_workers}; '
                         'with --storage reference-png: 0 2)')
+    parser.add_argument('--collate', help="collate function of the dataloaders (default: the config's "
+                        "train_dataloader.collate_fn, else mmengine's pseudo_collate), e.g. pseudo_collate")
     parser.add_argument('--device', help='torch device (default: cuda when available, else cpu)')
     parser.add_argument('--amp', action='store_true',
                         help="mixed precision (mmengine's AmpOptimWrapper, as tools/train.py --amp); needs CUDA")
@@ -154,6 +168,52 @@ def reference_loader(root: str, template: dict[str, Any]) -> Any:
     return LoadReferencePNG(**options)
 
 
+def reference_code_pipeline(root: str, rgb_mean: list[float], rgb_std: list[float], size: int) -> Any:
+    """The reference's whole per-sample work as one transform, re-implemented from spec/reference_vpd.md sections
+    3.2 and 3.5 (its code is not vendored): the PNG layout under ``root`` read with ``cv2.imread``, flip coin and
+    teacher row, torchvision's ``ColorJitter(0.2, 0.2, 0.05, 0.05)`` and ``Normalize`` on the float RGB tensor,
+    flow ``value / 255 - 0.5``, mirror of the 5-channel tensor (flow x negated), torchvision's
+    ``RandomResizedCrop(size, (0.5, 1.0), (0.9, 1.1))`` on it; the noise needs person masks, which the corpus lacks
+    (skipped, as in our pipeline). Returns ``inputs`` and ``data_samples`` like ``PackDistillInputs``."""
+    import torch
+    import torchvision.transforms as T
+    from mmaction.structures import ActionDataSample
+    from mmcv.transforms import BaseTransform
+
+    jitter = T.ColorJitter(0.2, 0.2, 0.05, 0.05)
+    normalize = T.Normalize(rgb_mean, rgb_std)
+    resized_crop = T.RandomResizedCrop(size, scale=(0.5, 1.0), ratio=(0.9, 1.1), antialias=False)
+
+    class ReferenceGetItem(BaseTransform):
+        def transform(self, results: dict[str, Any]) -> dict[str, Any]:
+            stem = osp.join(root, results['video_id'], str(int(results['frame'])))
+            target, prev = np.asarray(results['target']), np.asarray(results['prev_target'])
+            flip = target.shape[0] == 2 and np.random.rand() < 0.5
+            image = cv2.imread(stem + '.png')
+            if image is None:
+                raise FileNotFoundError(stem + '.png')
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            if image.shape[0] != size:
+                image = cv2.resize(image, (size, size))
+            rgb = normalize(jitter(torch.from_numpy(image).permute(2, 0, 1).float() / 255))
+            codes = cv2.imread(stem + '.flow.png')
+            if codes is None:
+                raise FileNotFoundError(stem + '.flow.png')
+            flow = torch.from_numpy(codes[..., :2]).permute(2, 0, 1).float() / 255 - 0.5
+            inputs = torch.cat([rgb, flow])
+            if flip:
+                inputs = inputs.flip(2)
+                inputs[3] = -inputs[3]
+            inputs = resized_crop(inputs)
+            row = int(flip)
+            sample = ActionDataSample()
+            sample.gt_pose = torch.from_numpy(target[row].astype(np.float32))
+            sample.gt_motion = torch.from_numpy((target[row] - prev[row]).astype(np.float32))
+            return dict(inputs=inputs, data_samples=sample)
+
+    return ReferenceGetItem()
+
+
 def with_prev_loader(template: dict[str, Any]) -> Any:
     """The config's ``LoadCropAndFlow`` with ``with_prev=True``: also decodes the previous crop, as every sample did
     before ``CropStore.read_crop`` (issue 15); timed in "storage read alone" only, for comparison."""
@@ -229,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f'error: config file {args.config} does not exist')
     import torch
     from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import FUNCTIONS
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from torch.utils.data import DataLoader
@@ -248,6 +308,14 @@ def main(argv: list[str] | None = None) -> None:
         args.corpus = tiny_corpus(osp.join(tmp.name, 'corpus'))
         cfg.train_dataloader.dataset.teacher = 'pose2d'
         cfg.model.backbone.out_dim = cfg.model.head.in_dim = 26
+    collate_cfg = dict(cfg.train_dataloader.get('collate_fn', None) or dict(type='pseudo_collate'))
+    if args.collate is not None:
+        collate_cfg = dict(type=args.collate)
+    collate_name = collate_cfg.pop('type')
+    collate_fn = FUNCTIONS.get(collate_name)
+    if collate_fn is None:
+        raise SystemExit(f'error: {args.config}: unknown collate function {collate_name!r}')
+    collate_fn = functools.partial(collate_fn, **collate_cfg)
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.data_root = args.corpus
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
@@ -271,6 +339,12 @@ def main(argv: list[str] | None = None) -> None:
         loaders['reference-png'] = reference_loader(ref_root, load_cfg)
         datasets['reference-png'] = DATASETS.build(dataset_cfg)
         datasets['reference-png'].pipeline.transforms[0] = loaders['reference-png']
+        if args.reference_code:
+            preprocessor = cfg.model.data_preprocessor
+            datasets['reference-code'] = DATASETS.build(dataset_cfg)
+            datasets['reference-code'].pipeline.transforms[:] = [reference_code_pipeline(
+                ref_root, [m / 255 for m in preprocessor.mean[:3]], [s / 255 for s in preprocessor.std[:3]],
+                size=int(load_cfg.get('size') or 128))]
     trained = ('ours', 'reference-png') if args.train_reference else ('ours',)
 
     model = MODELS.build(cfg.model).to(device)
@@ -299,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     def loader_of(storage: str, workers: int, iters: int) -> DataLoader:
         sampler = ReplacementSampler(datasets[storage], num_samples=batch_size * iters, seed=0)
         return DataLoader(datasets[storage], batch_size=batch_size, sampler=sampler, num_workers=workers,
-                          collate_fn=pseudo_collate)
+                          collate_fn=collate_fn)
 
     frames = args.iters * batch_size
     results: dict[tuple[str, int], dict[str, float]] = {}
@@ -326,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
                                lambda batch: model.train_step(batch, optim_wrapper))
         bare_fps = max(bare_fps, fps)
         print(f'  pass {repeat + 1}: bare model step {fps:.1f} frames/s', flush=True)
-    alone = {storage: read_alone_fps(datasets[storage], loaders[storage], drawn) for storage in datasets}
+    alone = {storage: read_alone_fps(datasets[storage], load, drawn) for storage, load in loaders.items()}
     with_prev = read_alone_fps(dataset, with_prev_loader(load_cfg), drawn)
     breakdown = {storage: transform_breakdown(datasets[storage], drawn) for storage in datasets}
 
@@ -336,11 +410,11 @@ def main(argv: list[str] | None = None) -> None:
     channels = cfg.model.backbone.in_channels
     threads = torch.get_num_threads()
     print(f'\nconfig {osp.relpath(args.config, REPO)}: {arch}, {channels} channels, batch {batch_size}, '
-          f'device {device}, {threads} torch threads, {len(os.sched_getaffinity(0))} cores; {args.iters} timed '
+          f'collate {collate_name}, device {device}, {threads} torch threads, {len(os.sched_getaffinity(0))} cores; {args.iters} timed '
           f'training and {args.data_iters} data iterations per pass, best of {args.repeats} passes')
     print(f'corpus {args.corpus}: {dataset.num_eligible} eligible frames in {len(dataset.video_ids)} videos, '
           f'teacher {dataset.teacher} (d = {dataset.dim})')
-    print('  storage read alone, 1 process    ' + ', '.join(f'{s} {alone[s]:.1f}' for s in datasets) + ' frames/s'
+    print('  storage read alone, 1 process    ' + ', '.join(f'{s} {alone[s]:.1f}' for s in alone) + ' frames/s'
           + (f'  (ours / reference-png {alone["ours"] / alone["reference-png"]:.2f})' if 'reference-png' in alone
              else ''))
     print(f'    ours also decoding the previous crop (with_prev=True): {with_prev:.1f} frames/s'
@@ -356,9 +430,10 @@ def main(argv: list[str] | None = None) -> None:
             training = (f'   training, real pipeline {result["train"]:8.1f} frames/s   ratio / bare '
                         f'{result["train"] / bare_fps:6.3f}' if storage in trained else '')
             print(f'  {label:24s} data pipeline alone {result["data"]:9.1f} frames/s{training}')
-        if 'reference-png' in datasets:
-            ratio = results['ours', workers]['data'] / results['reference-png', workers]['data']
-            print(f'  {"":24s} data pipeline ours / reference-png {ratio:6.2f}')
+        for reference in ('reference-png', 'reference-code'):
+            if reference in datasets:
+                ratio = results['ours', workers]['data'] / results[reference, workers]['data']
+                print(f'  {"":24s} data pipeline ours / {reference:14s} {ratio:6.2f}')
     print('  per-sample time of the train pipeline, 1 process (ms; share of the sample):')
     for storage, (total, parts) in breakdown.items():
         print(f'    {storage:13s} {total:6.3f} in all: '

@@ -234,6 +234,25 @@ def test_tools_help():
 
 
 @pytest.mark.slow
+def test_distill_throughput_runs_all_three_pipelines():
+    """benchmarks/distill_throughput.py at its smallest: ours, the reference layout and the reference's own
+    per-sample transforms each give a data-pipeline figure, and the ratios are printed."""
+    import re
+    result = run_python(['benchmarks/distill_throughput.py', '--storage', 'reference-png', '--reference-code',
+                         '--batch-size', '4', '--iters', '1', '--data-iters', '2', '--warmup', '1', '--repeats', '1',
+                         '--workers', '0'], env=ONE_THREAD, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert 'collate shared_storage_collate' in out
+    for storage in ('ours', 'reference-png', 'reference-code'):
+        fps = re.search(rf'{storage}, 0 workers +data pipeline alone +([0-9.]+) frames/s', out)
+        assert fps and float(fps.group(1)) > 0, out
+    for reference in ('reference-png', 'reference-code'):
+        assert re.search(rf'data pipeline ours / {reference} +[0-9.]+', out), out
+    assert re.search(r'reference-code +[0-9.]+ in all: .*ReferenceGetItem', out), out
+
+
+@pytest.mark.slow
 def test_extract_features_of_action_frames_only(trained_synthetic, distill_corpus, tmp_path, one_thread):
     """``frames='actions'``: only the frames inside the actions' windows, the same rows as a full extraction;
     asking for every frame afterwards recomputes those files instead of taking them as complete."""

@@ -10,7 +10,8 @@ import vpd_mm  # noqa: F401
 from vpd_mm.datasets.transforms.augment import mirror_crops_and_flow
 from vpd_mm.datasets.transforms import (BackgroundNoise, CropColorJitter, LoadCropAndFlow, MirrorCropAndTarget,
                                         PackDistillInputs, ResizedCropWithFlow)
-from vpd_mm.datasets.transforms.augment import shift_hue
+from vpd_mm.datasets.transforms.augment import (adjust_brightness, adjust_contrast, adjust_saturation,
+                                               random_resized_crop_window, shift_hue)
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +80,27 @@ def test_colour_jitter_changes_rgb_only_and_hue_shift_round_trip():
     assert shift_hue(red, 1 / 3)[0, 0].argmax() == 1  # red + 1/3 turn = green
 
 
+@pytest.mark.parametrize('name,factor', [('brightness', 0.8), ('brightness', 1.2), ('contrast', 0.8),
+                                         ('contrast', 1.2), ('saturation', 0.95), ('saturation', 1.05),
+                                         ('hue', -0.05), ('hue', 0.05)])
+def test_colour_ops_equal_torchvision_on_float_images(name, factor):
+    """Each uint8 colour op equals torchvision's functional op on the float image (the reference's ColorJitter),
+    rounded: within one level, hue (HSV stored in 8 bits) within a few levels."""
+    import torchvision.transforms.functional as F
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    ours = {'brightness': adjust_brightness, 'contrast': adjust_contrast, 'saturation': adjust_saturation,
+            'hue': lambda x, f: shift_hue(x, f, order='rgb')}[name](rgb, factor)
+    tv = getattr(F, f'adjust_{name}')(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255, factor)
+    expected = (tv.permute(1, 2, 0).numpy() * 255).astype(np.float64)
+    diff = np.abs(ours.astype(np.float64) - expected)
+    if name == 'hue':
+        assert diff.mean() < 1.0 and diff.max() <= 10
+    else:
+        assert diff.max() <= 0.6  # rounded (truncation would be off by up to 1)
+    assert ours.dtype == np.uint8 and ours.shape == rgb.shape
+
+
 def test_background_noise_only_outside_the_person():
     sample = _sample(size=32)
     sample['mask'] = np.zeros((32, 32), np.uint8)
@@ -102,16 +124,39 @@ def test_resized_crop_uses_one_window_for_rgb_and_flow():
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (128, 128, 3)).astype(np.uint8)
     flow = img[..., :2].astype(np.float32)  # flow channels = copies of R and G: must stay equal after the crop
-    torch.manual_seed(0)
+    np.random.seed(0)
     for _ in range(5):
         out = ResizedCropWithFlow(size=128, scale=(0.5, 1.0), ratio=(0.9, 1.1))(dict(img=img, flow=flow))
         assert out['img'].shape == (128, 128, 3) and out['flow'].shape == (128, 128, 2)
-        assert np.allclose(out['img'][..., :2], out['flow'], atol=1e-3)
+        assert out['img'].dtype == np.uint8  # resized on OpenCV's uint8 fixed-point path
+        assert np.abs(out['img'][..., :2] - out['flow']).max() <= 1.0
         left, top, width, height = out['crop_box']
         assert 0.5 * 128 * 128 * 0.999 <= width * height <= 128 * 128 and 0.89 < width / height < 1.11
+    np.random.seed(3)
+    exact = ResizedCropWithFlow(size=128)(dict(img=img.astype(np.float32), flow=flow))  # a float crop stays float
+    assert exact['img'].dtype == np.float32 and np.allclose(exact['img'][..., :2], exact['flow'], atol=1e-3)
     scaled = ResizedCropWithFlow(size=128, scale=(0.25, 0.25), ratio=(1, 1), rescale_flow=True)(
         dict(img=img, flow=np.ones((128, 128, 2), np.float32)))
     assert np.allclose(scaled['flow'], 2.0)  # a 64-px window enlarged 2x: 1 px of flow becomes 2 px
+
+
+def test_random_resized_crop_window_matches_torchvision_rules():
+    import torchvision.transforms as T
+    np.random.seed(0)
+    torch.manual_seed(0)
+    ours = np.array([random_resized_crop_window(96, 128, (0.5, 1.0), (0.9, 1.1)) for _ in range(4000)])
+    theirs = np.array([T.RandomResizedCrop.get_params(torch.empty(1, 96, 128), [0.5, 1.0], [0.9, 1.1])
+                       for _ in range(4000)])
+    top, left, h, w = ours.T
+    assert (top >= 0).all() and (left >= 0).all() and (top + h <= 96).all() and (left + w <= 128).all()
+    area, their_area = h * w / (96 * 128), theirs[:, 2] * theirs[:, 3] / (96 * 128)
+    assert area.min() >= 0.49 and area.max() <= 1.0 and (w / h).min() > 0.88 and (w / h).max() < 1.12
+    assert abs(area.mean() - their_area.mean()) < 0.01  # the same distribution as torchvision's draws
+    assert abs(np.mean(w / h) - np.mean(theirs[:, 3] / theirs[:, 2])) < 0.01
+    # no window of the asked shape fits: the whole image clipped to the ratio, centred (torchvision's fallback)
+    assert random_resized_crop_window(128, 128, (1.0, 1.0), (2.0, 2.0)) == (32, 0, 64, 128)
+    assert random_resized_crop_window(64, 128, (1.0, 1.0), (1.0, 1.0)) == (0, 32, 64, 64)
+    assert T.RandomResizedCrop.get_params(torch.empty(1, 128, 128), [1.0, 1.0], [2.0, 2.0]) == (32, 0, 64, 128)
 
 
 def test_pack_and_load(distill_corpus):

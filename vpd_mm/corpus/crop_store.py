@@ -113,9 +113,8 @@ def decode_flow(data: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
     if len(raw) != 2 * size * size:
         raise ValueError(f'flow field holds {len(raw)} codes, expected 2 x {size} x {size}')
     planes = np.frombuffer(raw, dtype=np.int8).reshape(2, size, size)
-    flow = np.empty((size, size, 2), dtype=np.float32)
-    np.multiply(planes[0], np.float32(FLOW_CLIP / FLOW_LEVELS), out=flow[..., 0])
-    np.multiply(planes[1], np.float32(FLOW_CLIP / FLOW_LEVELS), out=flow[..., 1])
+    flow = cv2.merge((planes[0], planes[1])).astype(np.float32)  # interleave the planes, then scale in place
+    flow *= np.float32(FLOW_CLIP / FLOW_LEVELS)
     return flow
 
 

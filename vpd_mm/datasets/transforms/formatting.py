@@ -35,14 +35,16 @@ class PackDistillInputs(BaseTransform):
         self.with_flow = with_flow
 
     def transform(self, results: dict[str, Any]) -> dict[str, Any]:
-        planes = [np.asarray(results['img'], dtype=np.float32)]
+        img = np.asarray(results['img'])
         with_flow = results.get('with_flow', True) if self.with_flow is None else self.with_flow
+        if with_flow and 'flow' not in results:
+            raise KeyError(f'PackDistillInputs(with_flow=True): no flow loaded for video '
+                           f'{results.get("video_id")!r} frame {results.get("frame")}')
+        height, width = img.shape[:2]
+        inputs = np.empty((5 if with_flow else 3, height, width), np.float32)
+        inputs[:3] = img.transpose(2, 0, 1)  # one strided copy into the (C, H, W) float32 block
         if with_flow:
-            if 'flow' not in results:
-                raise KeyError(f'PackDistillInputs(with_flow=True): no flow loaded for video '
-                               f'{results.get("video_id")!r} frame {results.get("frame")}')
-            planes.append(np.asarray(results['flow'], dtype=np.float32))
-        stack = np.concatenate(planes, axis=2)
+            inputs[3:] = np.asarray(results['flow']).transpose(2, 0, 1)
         sample = ActionDataSample()
         sample.set_metainfo(dict(video_id=results.get('video_id'), frame=results.get('frame'),
                                  flip=bool(results.get('flip', False))))
@@ -52,7 +54,7 @@ class PackDistillInputs(BaseTransform):
             if 'prev_target' in results:
                 prev = np.asarray(results['prev_target'], dtype=np.float32)
                 sample.gt_motion = torch.from_numpy(target[0] - prev[0])
-        return dict(inputs=torch.from_numpy(np.ascontiguousarray(stack.transpose(2, 0, 1))), data_samples=sample)
+        return dict(inputs=torch.from_numpy(inputs), data_samples=sample)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(with_flow={self.with_flow})'
