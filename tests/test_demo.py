@@ -51,6 +51,9 @@ def test_demo_miniature_end_to_end_and_rerun(tmp_path):
     assert results['students']['oracle_student']['teacher'] == 'gt2d'
     assert all(s['val_loss'] > 0 and s['val_loss_const'] > 0 for s in results['students'].values())
     assert results['preset_sizes']['input_size'] == 32
+    machine = results['machine']  # what the arithmetic depends on beyond the code
+    assert machine['cpu'] and machine['torch_cpu_capability'] and machine['cores'] >= 1
+    assert machine['torch'] == __import__('torch').__version__
     for doc in results['fewshot']:
         acc = doc['results']['1']
         assert 0.0 <= acc['mean'] <= 1.0 and len(doc['runs']) == 1

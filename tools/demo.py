@@ -459,11 +459,28 @@ def main(argv: list[str] | None = None) -> None:
                    table_markdown=table, fewshot=docs, students=students, teacher_pck=pck,
                    decoder_vs_teacher_fast_blurred_test=decoder, vipe=vipe, stage_seconds=times, lanes=lanes,
                    parallel_jobs_seconds=round(parallel_seconds, 1),
-                   total_seconds_this_run=round(time.time() - total, 1))
+                   total_seconds_this_run=round(time.time() - total, 1), machine=machine_facts())
     from vpd_mm.corpus import atomic_write_bytes
     data = json.dumps(summary, indent=1, default=str).encode()
     atomic_write_bytes(osp.join(out, 'results.json'), lambda f: f.write(data))
     report(summary, table, ks, out, plot_path)
+
+
+def machine_facts() -> dict[str, Any]:
+    """What the run's arithmetic depends on beyond the code: CPU model, the instruction set torch's CPU kernels were
+    dispatched for, cores, torch version and the GPU, so that runs compare only like with like."""
+    import platform
+
+    import torch
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), cpu)
+    except OSError:
+        pass
+    return dict(cpu=cpu, torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                cores=len(os.sched_getaffinity(0)), torch=torch.__version__,
+                gpu=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 
 
 def report(summary: dict, table: str, ks: tuple, out: str, plot_path: str) -> None:
@@ -508,6 +525,9 @@ def report(summary: dict, table: str, ks: tuple, out: str, plot_path: str) -> No
     print(f"  (VIPE*, the distillations and the few-shot runs overlap on {summary['lanes']} lane(s): "
           f"{summary['parallel_jobs_seconds']:.0f} s of wall time in this run; all stages in this run: "
           f"{summary['total_seconds_this_run']:.0f} s)")
+    machine = summary['machine']
+    print(f"  machine: {machine['cpu']}, torch {machine['torch']} CPU kernels for {machine['torch_cpu_capability']}, "
+          f"{machine['cores']} cores, GPU {machine['gpu'] or 'none'}")
     print(f'\nresults: {osp.join(out, "results.json")}, plot: {plot_path}, teacher PCK: '
           f'{osp.join(out, "teacher_pck.json")}')
 
