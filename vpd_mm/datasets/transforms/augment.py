@@ -135,8 +135,8 @@ class CropColorJitter(BaseTransform):
 
     The semantics of torchvision's ``ColorJitter`` (factors uniform in ``[max(0, 1 - b), 1 + b]``, hue shift
     uniform in ``[-h, h]``, the four adjustments in random order, each rounded and clipped to uint8), computed on
-    the uint8 crop with lookup tables and OpenCV colour conversions: about 0.13 ms per 128 x 128 crop, against
-    0.48 ms with mmcv's photometric ops and 3.8 ms with torchvision's tensor kernels, on one CPU thread
+    the uint8 crop with OpenCV's saturating arithmetic and colour conversions: about 0.13 ms per 128 x 128 crop,
+    against 0.55 ms with mmcv's photometric ops and 3.8 ms with torchvision's tensor kernels, on one CPU thread
     (``benchmarks/distill_throughput.py`` prints the figure per transform).
 
     Required keys: ``img`` (H, W, 3) uint8 RGB. Modified keys: ``img`` (still uint8).
