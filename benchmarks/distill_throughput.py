@@ -90,6 +90,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true',
                         help="mixed precision (mmengine's AmpOptimWrapper, as tools/train.py --amp); needs CUDA")
     args = parser.parse_args(argv)
+    if (args.reference_code or args.train_reference) and args.storage != 'reference-png':
+        parser.error('--reference-code and --train-reference need --storage reference-png')
     if args.workers is None:
         args.workers = [0, 2] if args.storage == 'reference-png' else [default_workers]
     if min(args.workers) < 0 or min(args.iters, args.data_iters, args.repeats) < 1 or args.warmup < 0:
