@@ -68,10 +68,7 @@ def merge_args(cfg, args: argparse.Namespace):
             fail(f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, the config has {optim_wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
+    if args.resume is not None and args.resume != 'auto':  # without a value: resolved below
         if not osp.isfile(args.resume):
             fail(f'--resume checkpoint {args.resume} does not exist')
         cfg.resume = True
@@ -87,6 +84,10 @@ def merge_args(cfg, args: argparse.Namespace):
         cfg.randomness.update({k: v for k, v in randomness.items() if v})
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.resume == 'auto':  # named here, not by mmengine: a killed run can leave last_checkpoint empty
+        from vpd_mm.engine import latest_checkpoint
+        cfg.load_from = latest_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None  # nothing saved yet: start from the beginning
     partial = args.partial_load or cfg.get('load_from_partial', False)
     if partial and cfg.get('resume', False):
         fail('--partial-load (load_from_partial) is for load_from (fine-tuning), not for --resume')

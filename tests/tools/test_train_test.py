@@ -41,12 +41,30 @@ def test_test_missing_checkpoint_is_one_line_error(tmp_path):
 
 
 def _last_epoch(work_dir: str) -> int:
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.exists(path):
-        return 0
-    with open(path) as f:
-        name = osp.basename(f.read().strip())
-    return int(name[len('epoch_'):-len('.pth')])
+    """The epoch of the checkpoint ``--resume`` would continue from (0 before the first one)."""
+    from vpd_mm.engine import latest_checkpoint
+    path = latest_checkpoint(work_dir)
+    return 0 if path is None else int(osp.basename(path)[len('epoch_'):-len('.pth')])
+
+
+def test_latest_checkpoint_survives_an_emptied_pointer(tmp_path):
+    from vpd_mm.engine import latest_checkpoint
+    work = tmp_path / 'work'
+    assert latest_checkpoint(str(work)) is None  # no work dir yet
+    work.mkdir()
+    for name in ('epoch_2.pth', 'epoch_10.pth', 'iter_3.pth', 'best_acc_epoch_12.pth', 'epoch_x.pth'):
+        (work / name).write_bytes(b'x')
+    pointer = work / 'last_checkpoint'
+    pointer.write_text(str(work / 'epoch_2.pth'))
+    assert latest_checkpoint(str(work)) == str(work / 'epoch_2.pth')  # the pointer wins when it names a file
+    pointer.write_text('')  # killed between mmengine's truncation and its write
+    assert latest_checkpoint(str(work)) == str(work / 'epoch_10.pth')  # highest N, not the best-model copy
+    pointer.write_text('/elsewhere/old_run/epoch_2.pth')  # a moved work dir: same name, here
+    assert latest_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+    pointer.write_text('/elsewhere/old_run/epoch_99.pth')
+    assert latest_checkpoint(str(work)) == str(work / 'epoch_10.pth')
+    pointer.unlink()
+    assert latest_checkpoint(str(work)) == str(work / 'epoch_10.pth')
 
 
 @pytest.mark.slow
@@ -68,6 +86,8 @@ def test_train_kill_resume_then_test(tiny_pose_dataset, tmp_path):
         process.wait()
     killed_at = _last_epoch(work_dir)
     assert killed_at >= 2
+    # as if killed while mmengine rewrote last_checkpoint (it truncates, then writes): --resume still continues
+    open(osp.join(work_dir, 'last_checkpoint'), 'w').close()
 
     # --resume without a value continues from the last checkpoint of the work dir
     target = killed_at + 2

@@ -1,10 +1,10 @@
 """Training plumbing: the distillation's model-selection hook, the AMP-when-CUDA optimizer wrapper, and the
 checkpoint checks (strict loading, data-only model description), registered in mmaction2's HOOKS /
 OPTIM_WRAPPERS."""
-from .checkpoint import (CheckpointMismatchError, ModelSpecHook, StrictCheckpointHook, load_weights,
-                         read_model_spec)
+from .checkpoint import (CheckpointMismatchError, ModelSpecHook, StrictCheckpointHook, latest_checkpoint,
+                         load_weights, read_model_spec)
 from .hooks import LossMovingAverageHook
 from .optim import AmpOptimWrapperIfCuda
 
 __all__ = ['LossMovingAverageHook', 'AmpOptimWrapperIfCuda', 'CheckpointMismatchError', 'ModelSpecHook',
-           'StrictCheckpointHook', 'load_weights', 'read_model_spec']
+           'StrictCheckpointHook', 'latest_checkpoint', 'load_weights', 'read_model_spec']

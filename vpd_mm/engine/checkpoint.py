@@ -12,7 +12,9 @@ run whatever the file holds. :class:`ModelSpecHook` stores the model dict as JSO
 """
 from __future__ import annotations
 
+import glob
 import json
+import os.path as osp
 import re
 from typing import Any, Collection, Mapping, Optional
 
@@ -23,7 +25,7 @@ from mmengine.model import is_model_wrapper
 
 from ..utils.cli import InputError
 
-__all__ = ['CheckpointMismatchError', 'MODEL_SPEC_KEY', 'checkpoint_mismatch', 'load_weights',
+__all__ = ['CheckpointMismatchError', 'MODEL_SPEC_KEY', 'checkpoint_mismatch', 'load_weights', 'latest_checkpoint',
            'StrictCheckpointHook', 'ModelSpecHook', 'model_spec_json', 'read_model_spec']
 
 MODEL_SPEC_KEY = 'model_spec'
@@ -76,6 +78,31 @@ def load_weights(model: torch.nn.Module, state_dict: Mapping[str, Any], filename
     if problem:
         raise CheckpointMismatchError(f'{filename}: the weights do not fit {type(model).__name__}: {problem}')
     model.load_state_dict(dict(state_dict), strict=False)  # only num_batches_tracked may be missing
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from: the file that ``work_dir/last_checkpoint`` names, else the
+    ``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir`` with the highest N; None when there is none.
+
+    mmengine's ``CheckpointHook`` saves the checkpoint, then rewrites ``last_checkpoint`` in place (truncate, then
+    write), so a run killed in between leaves it empty, and mmengine's own auto-resume then fails on the path
+    ``''``. The checkpoint it was about to name is complete by then, and is the newest by N. A ``last_checkpoint``
+    naming a file that no longer exists (a moved work dir) falls back the same way.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+        if named and osp.isfile(osp.join(work_dir, osp.basename(named))):
+            return osp.join(work_dir, osp.basename(named))
+    numbered = []
+    for path in glob.glob(osp.join(work_dir, '*.pth')):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+        if match:
+            numbered.append((int(match.group(2)), path))
+    return max(numbered)[1] if numbered else None
 
 
 @HOOKS.register_module()
