@@ -10,7 +10,10 @@ Figures printed, per storage and per number of dataloader workers:
 and once:
   4. training, bare model     frames/s of ``train_step`` on one batch already in memory
   5. ratio 3 / 4              1.0 means the data pipeline costs nothing; below 1 it is the bottleneck
-  6. index memory             bytes per eligible frame of the frame index (and of the target table), and both
+  6. worker transfer ceiling  per worker count > 0, frames/s of the same dataloader over a dataset that returns one
+                              ready sample of ours (no reading, no transforms): what collation and the transfer
+                              from workers alone allow on this machine
+  7. index memory             bytes per eligible frame of the frame index (and of the target table), and both
                               extrapolated to 5 million frames
 Figures 2-4 are the best of ``--repeats`` passes (each pass measures everything once, in the same order), so that
 other load on a shared machine, which only ever slows a pass down, disturbs them less.
@@ -28,8 +31,8 @@ re-implemented from spec section 3.5): "faster than the authors' code", as again
 Target (issue 15): ours >= 2x the reference layout, training >= 0.9 of the bare model step.
 
 Collation: the dataloaders use the config's ``collate_fn`` (``shared_storage_collate`` in the distillation configs:
-a worker sends a batch as 3 shared-memory blocks instead of 3 per sample); ``--collate pseudo_collate`` times
-mmengine's default for comparison.
+a worker sends a batch as 3 shared-memory blocks instead of 3 per sample, the inputs cast to float16 in that copy);
+``--collate pseudo_collate`` times mmengine's default for comparison.
 
 Example (this machine, tiny synthetic corpus generated on the fly; real 128 x 128 pipeline, ResNet-34):
     python benchmarks/distill_throughput.py --batch-size 16 --iters 6
@@ -241,6 +244,20 @@ def store_bytes_per_frame(corpus_root: str, with_flow: bool) -> tuple[float, flo
 
 
 # ------------------------------------------------------------------------------------------------ timing
+class ReadySamples:
+    """A map-style dataset of ``length`` items, each a fresh shallow copy of one prepared ``sample`` (its tensors
+    shared, as a pipeline's output would be new): times collation and the worker transfer without the pipeline."""
+
+    def __init__(self, sample: dict[str, Any], length: int) -> None:
+        self.sample, self.length = sample, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return dict(inputs=self.sample['inputs'].clone(), data_samples=self.sample['data_samples'].clone())
+
+
 def read_alone_fps(dataset: Any, load: Callable, indices: list[int]) -> float:
     """Frames/s of the loading transform alone over ``indices`` in this process (the best of 3 passes)."""
     infos = [dataset.get_data_info(i) for i in indices]
@@ -378,6 +395,8 @@ def main(argv: list[str] | None = None) -> None:
                           collate_fn=collate_fn)
 
     frames = args.iters * batch_size
+    ready = ReadySamples(dataset[drawn[0]], batch_size * data_iters)
+    ceiling: dict[int, float] = {}
     results: dict[tuple[str, int], dict[str, float]] = {}
     kept: list = []
     bare_fps = 0.0
@@ -397,6 +416,12 @@ def main(argv: list[str] | None = None) -> None:
                     best['train'] = max(best['train'], train_fps)
                     line += f', training {train_fps:.1f}'
                 print(line + ' frames/s', flush=True)
+        for workers in args.workers:
+            if workers > 0:
+                loader = DataLoader(ready, batch_size=batch_size, num_workers=workers, collate_fn=collate_fn)
+                fps = args.data_iters * batch_size / seconds(loader, lambda batch: None)
+                ceiling[workers] = max(ceiling.get(workers, 0.0), fps)
+                print(f'  pass {repeat + 1}: ready samples  {workers} workers: {fps:.1f} frames/s', flush=True)
         resident = model.data_preprocessor.cast_data(kept[0])  # one batch already on the device
         fps = frames / seconds((resident for _ in range(total_iters)),
                                lambda batch: model.train_step(batch, optim_wrapper))
@@ -411,8 +436,10 @@ def main(argv: list[str] | None = None) -> None:
     arch = cfg.model.backbone.arch
     channels = cfg.model.backbone.in_channels
     threads = torch.get_num_threads()
+    collate_options = ', '.join(f'{k}={v!r}' for k, v in collate_cfg.items())
     print(f'\nconfig {osp.relpath(args.config, REPO)}: {arch}, {channels} channels, batch {batch_size}, '
-          f'collate {collate_name}, device {device}, {threads} torch threads, {len(os.sched_getaffinity(0))} cores; {args.iters} timed '
+          f'collate {collate_name}({collate_options}), device {device}, {threads} torch threads, '
+          f'{len(os.sched_getaffinity(0))} cores; {args.iters} timed '
           f'training and {args.data_iters} data iterations per pass, best of {args.repeats} passes')
     print(f'corpus {args.corpus}: {dataset.num_eligible} eligible frames in {len(dataset.video_ids)} videos, '
           f'teacher {dataset.teacher} (d = {dataset.dim})')
@@ -432,6 +459,9 @@ def main(argv: list[str] | None = None) -> None:
             training = (f'   training, real pipeline {result["train"]:8.1f} frames/s   ratio / bare '
                         f'{result["train"] / bare_fps:6.3f}' if storage in trained else '')
             print(f'  {label:24s} data pipeline alone {result["data"]:9.1f} frames/s{training}')
+        if workers in ceiling:
+            print(f'  {"":24s} ceiling: ready samples, no pipeline {ceiling[workers]:9.1f} frames/s '
+                  '(collation and transfer alone)')
         for reference in ('reference-png', 'reference-code'):
             if reference in datasets:
                 ratio = results['ours', workers]['data'] / results[reference, workers]['data']

@@ -81,6 +81,20 @@ def test_crop_codec_round_trip_is_close():
     assert np.abs(back.astype(int) - rgb).mean() < 2.0  # RGB order kept (a BGR swap would give ~60)
 
 
+@pytest.mark.parametrize('quality', [90, 70])
+def test_decode_crop_gives_opencvs_pixels_and_rejects_corrupt_bytes(quality):
+    rng = np.random.default_rng(quality)
+    yy, xx = np.mgrid[:128, :128]
+    rgb = np.clip(np.stack([xx * 2, yy * 2, xx + yy], -1) + rng.normal(0, 20, (128, 128, 3)), 0, 255).astype(np.uint8)
+    data = np.frombuffer(encode_crop(rgb, quality), np.uint8)
+    # simplejpeg and cv2.imdecode: the same libjpeg-turbo decoding, pixel for pixel
+    np.testing.assert_array_equal(decode_crop(data), cv2.imdecode(data, cv2.IMREAD_COLOR_RGB))
+    with pytest.raises(ValueError, match='not a decodable JPEG crop'):
+        decode_crop(np.frombuffer(b'not a jpeg' * 20, np.uint8))
+    with pytest.raises(ValueError, match='not a decodable JPEG crop'):
+        decode_crop(data[:20])  # header cut short
+
+
 def test_store_round_trip_byte_budget_and_atomic_writes(tmp_path):
     store = Corpus(str(tmp_path)).crops
     rng = np.random.default_rng(0)

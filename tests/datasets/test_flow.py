@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import os.path as osp
+import zlib
 
 import cv2
 import numpy as np
@@ -73,6 +74,10 @@ def test_quantisation_round_trip_and_exact_zero():
     decoded = decode_flow(np.frombuffer(encode_flow(np.resize(flow, (128, 128, 2))), np.uint8))
     np.testing.assert_array_equal(decoded, dequantize_flow(quantize_flow(np.resize(flow, (128, 128, 2)))))
     assert (decode_flow(np.frombuffer(encode_flow(np.zeros((128, 128, 2))), np.uint8)) == 0.0).all()
+    # a stream of the wrong size (either way) or not zlib at all is a ValueError, never a wrong-shaped field
+    for bad in (zlib.compress(bytes(2 * 64 * 64)), zlib.compress(bytes(2 * 128 * 128 + 1)), b'not zlib' * 9):
+        with pytest.raises(ValueError, match='flow field'):
+            decode_flow(np.frombuffer(bad, np.uint8))
 
 
 def test_extract_flow_on_the_tiny_corpus_and_resume(tmp_path):

@@ -84,6 +84,35 @@ def test_fx35_config_trains_is_killed_resumes_and_keeps_the_best(distill_corpus,
     assert 1 <= best_epoch <= target
 
 
+def test_fx35_train_loader_sends_float16_inputs_that_train_in_float32(distill_corpus, one_thread):
+    """The distillation configs' train loader, built by the Runner with a worker: the inputs arrive as float16
+    views of one block (shared_storage_collate's inputs_dtype), the data preprocessor gives float32 equal to the
+    float32 path within float16 rounding, and a train step on them gives finite losses."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    from mmaction.registry import MODELS
+    cfg = Config.fromfile(FX35)
+    loader_cfg = cfg.train_dataloader
+    loader_cfg.update(batch_size=4, num_workers=1, persistent_workers=False)
+    loader_cfg.sampler.num_samples = 4
+    loader_cfg.dataset.data_root = distill_corpus.root
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        loader = Runner.build_dataloader(loader_cfg, seed=0)
+        (batch,) = list(loader)
+        model = MODELS.build(cfg.model)
+    inputs = batch['inputs']
+    assert len(inputs) == 4 and all(t.dtype == torch.float16 and t.shape == (5, 128, 128) for t in inputs)
+    assert len({t.untyped_storage().data_ptr() for t in inputs}) == 1
+    normalised = model.data_preprocessor(dict(batch), True)['inputs']
+    assert normalised.dtype == torch.float32 and normalised.shape == (4, 5, 128, 128)
+    mean, std = model.data_preprocessor.mean, model.data_preprocessor.std
+    expected = (torch.stack(inputs).float() - mean) / std
+    assert torch.allclose(normalised, expected, atol=1e-6)
+    losses = model(**model.data_preprocessor(dict(batch), True), mode='loss')
+    assert losses and all(torch.isfinite(v).all() for v in losses.values())
+
+
 @pytest.mark.slow
 def test_fx35_config_two_process_gloo(distill_corpus, tmp_path):
     env = dict(single_thread_env(), PYTHON=sys.executable, PORT='29541')
@@ -240,16 +269,18 @@ def test_distill_throughput_runs_all_three_pipelines():
     import re
     result = run_python(['benchmarks/distill_throughput.py', '--storage', 'reference-png', '--reference-code',
                          '--batch-size', '4', '--iters', '1', '--data-iters', '2', '--warmup', '1', '--repeats', '1',
-                         '--workers', '0'], env=ONE_THREAD, timeout=600)
+                         '--workers', '0', '1'], env=ONE_THREAD, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert 'collate shared_storage_collate' in out
+    assert "collate shared_storage_collate(inputs_dtype='float16')" in out  # the config's collate, as configured
     for storage in ('ours', 'reference-png', 'reference-code'):
         fps = re.search(rf'{storage}, 0 workers +data pipeline alone +([0-9.]+) frames/s', out)
         assert fps and float(fps.group(1)) > 0, out
     for reference in ('reference-png', 'reference-code'):
         assert re.search(rf'data pipeline ours / {reference} +[0-9.]+', out), out
     assert re.search(r'reference-code +[0-9.]+ in all: .*ReferenceGetItem', out), out
+    ceiling = re.search(r'ceiling: ready samples, no pipeline +([0-9.]+) frames/s', out)  # with 1 worker only
+    assert ceiling and float(ceiling.group(1)) > 0 and out.count('ceiling: ready samples') == 1, out
 
 
 @pytest.mark.slow

@@ -36,7 +36,9 @@ import zlib
 from typing import Any
 
 import cv2
+import deflate
 import numpy as np
+import simplejpeg
 
 from .atomic import temp_prefix
 from .errors import CorpusFormatError
@@ -91,11 +93,15 @@ def encode_crop(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
 
 
 def decode_crop(data: np.ndarray) -> np.ndarray:
-    """JPEG bytes (a uint8 array) -> (H, W, 3) uint8 RGB."""
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR_RGB)
-    if image is None:
-        raise ValueError('not a decodable JPEG crop')
-    return image
+    """JPEG bytes (a uint8 array) -> (H, W, 3) uint8 RGB.
+
+    Decoded by libjpeg-turbo through simplejpeg (accurate integer IDCT, smooth upsampling: the same pixels as
+    ``cv2.imdecode``, which costs 1.5x as long for a 128 x 128 crop).
+    """
+    try:
+        return simplejpeg.decode_jpeg(np.ascontiguousarray(data), colorspace='RGB')
+    except ValueError as error:
+        raise ValueError(f'not a decodable JPEG crop ({error})') from None
 
 
 def encode_flow(flow: np.ndarray) -> bytes:
@@ -106,9 +112,9 @@ def encode_flow(flow: np.ndarray) -> bytes:
 
 def decode_flow(data: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
     """Bytes of :func:`encode_flow` (a uint8 array) -> (size, size, 2) float32 pixels."""
-    try:
-        raw = zlib.decompress(data)
-    except zlib.error as error:
+    try:  # libdeflate: the zlib stream of encode_flow, decompressed 2-3x faster than by zlib itself
+        raw = deflate.zlib_decompress(np.ascontiguousarray(data), 2 * size * size)
+    except deflate.DeflateError as error:  # also a stream that would exceed the expected size
         raise ValueError(f'not a decodable flow field ({error})') from None
     if len(raw) != 2 * size * size:
         raise ValueError(f'flow field holds {len(raw)} codes, expected 2 x {size} x {size}')
