@@ -9,13 +9,14 @@ Generates a synthetic corpus (``make_tiny_corpus`` with a bigger spec) in a temp
 3. the chosen storage (:mod:`vpd_mm.corpus.crop_store`): random-access decode frames/s of one frame's crop +
    previous crop + flow through ``CropStore`` on one core, and bytes per frame on disk, on the synthetic corpus
    and on a stress set (1/f-noise crops, harder to compress than real footage, with non-rigid motion);
-4. the candidate codecs behind that choice: bytes and decode time per item.
+4. the candidate codecs behind that choice: bytes and decode time per item (OpenCV's decoders and zlib, and the
+   decoders the store uses, simplejpeg and libdeflate, on the same bytes).
 
 Targets (issue 6): random access >= 2,000 frames/s per core, <= 25 KB per frame (crop + previous crop + flow).
 
 Example:
     python benchmarks/prepare_throughput.py                     # about a minute on one CPU core
-    python benchmarks/prepare_throughput.py --videos 4 --frames 100 --skip-raft   # quick
+    python benchmarks/prepare_throughput.py --videos 5 --frames 100 --skip-raft   # quick
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ import numpy as np  # noqa: E402
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Measure crop extraction, optical flow and crop/flow storage '
                                      'throughput on a generated corpus.')
-    parser.add_argument('--videos', type=int, default=6, help='videos in the generated corpus (default 6)')
+    parser.add_argument('--videos', type=int, default=6,
+                        help='videos in the generated corpus, at least 5 (train/val/test; default 6)')
     parser.add_argument('--frames', type=int, default=200, help='frames per video (default 200)')
     parser.add_argument('--width', type=int, default=640, help='video width (default 640)')
     parser.add_argument('--height', type=int, default=360, help='video height (default 360)')
@@ -46,7 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--skip-raft', action='store_true', help='do not time RAFT')
     parser.add_argument('--device', help='torch device for RAFT (default: cuda when available, else cpu)')
     parser.add_argument('--json', help='also write the figures to this JSON file')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.videos < 5:
+        parser.error(f'--videos must be at least 5 (the corpus needs train, val and test videos), got {args.videos}')
+    return args
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -138,7 +143,9 @@ def _epe(method: str) -> float:
 
 def _codec_table(prev: np.ndarray, current: np.ndarray) -> list[tuple[str, float, float]]:
     """(name, mean bytes, decode microseconds) of the candidate crop and flow codecs."""
-    from vpd_mm.corpus.crop_store import quantize_flow
+    import deflate
+
+    from vpd_mm.corpus.crop_store import decode_crop, quantize_flow
     from vpd_mm.stages.flow import opencv_flow
     rows = []
     bgr = [cv2.cvtColor(c, cv2.COLOR_RGB2BGR) for c in current]
@@ -153,6 +160,8 @@ def _codec_table(prev: np.ndarray, current: np.ndarray) -> list[tuple[str, float
     for quality in (85, 90, 95):
         add(f'crop JPEG q{quality}', [cv2.imencode('.jpg', c, [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
                                       for c in bgr], image)
+    add('crop JPEG q90, simplejpeg (ours)', [cv2.imencode('.jpg', c, [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
+                                             for c in bgr], decode_crop)  # the crop store's decoder
     add('crop WebP q90', [cv2.imencode('.webp', c, [cv2.IMWRITE_WEBP_QUALITY, 90])[1] for c in bgr], image)
     add('crop PNG (lossless)', [cv2.imencode('.png', c, [cv2.IMWRITE_PNG_COMPRESSION, 6])[1] for c in bgr], image)
     rows.append(('crop raw uint8', 128 * 128 * 3.0, 0.0))
@@ -161,6 +170,8 @@ def _codec_table(prev: np.ndarray, current: np.ndarray) -> list[tuple[str, float
     for level in (1, 6, 9):
         add(f'flow int8 zlib-{level}', [zlib.compress(p.tobytes(), level) for p in planar],
             lambda b: np.frombuffer(zlib.decompress(b), np.int8))
+    add('flow int8 zlib-6, libdeflate (ours)', [zlib.compress(p.tobytes(), 6) for p in planar],  # the store's decoder
+        lambda b: np.frombuffer(deflate.zlib_decompress(b, 2 * 128 * 128), np.int8))
     stacked = [(np.concatenate([p[0], p[1]]).astype(np.int16) + 128).astype(np.uint8) for p in planar]
     add('flow int8 PNG', [cv2.imencode('.png', s, [cv2.IMWRITE_PNG_COMPRESSION, 6])[1] for s in stacked],
         lambda b: cv2.imdecode(b, cv2.IMREAD_GRAYSCALE))
@@ -237,12 +248,12 @@ def main(argv: list[str] | None = None) -> None:
               f' {crop_bytes + flow_bytes:8.0f} B/frame (crops {crop_bytes:.0f} + flow {flow_bytes:.0f}; '
               f'JPEG quality {used})')
 
-        print('\n[codecs] candidate            synthetic B  decode us | stress B  decode us')
+        print('\n[codecs] candidate                          synthetic B  decode us | stress B  decode us')
         for (name, size_a, us_a), (_, size_b, us_b) in zip(_codec_table(prev, current),
                                                            _codec_table(stress_prev[:100], stress_current[:100])):
             figures[f'codec {name}'] = dict(synthetic_bytes=size_a, synthetic_us=us_a, stress_bytes=size_b,
                                             stress_us=us_b)
-            print(f'  {name:24s} {size_a:10.0f} {us_a:9.0f}  | {size_b:8.0f} {us_b:9.0f}')
+            print(f'  {name:36s} {size_a:10.0f} {us_a:9.0f}  | {size_b:8.0f} {us_b:9.0f}')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(figures, f, indent=1)

@@ -44,7 +44,7 @@ def test_mirror_numbers_and_twice_is_identity():
     assert np.array_equal(once['target'][0], original['target'][1])
     assert np.array_equal(once['prev_target'][0], original['prev_target'][1])
     assert once['flip'] is True
-    # identical to the crops module's mirror (the one feature extraction of the crop stage uses)
+    # identical to the batched helper mirror_crops_and_flow
     ref_img, ref_prev, ref_flow = mirror_crops_and_flow(original['img'], original['prev_img'], original['flow'])
     assert np.array_equal(once['img'], ref_img) and np.array_equal(once['prev_img'], ref_prev)
     assert np.array_equal(once['flow'], ref_flow)

@@ -96,7 +96,7 @@ def decode_crop(data: np.ndarray) -> np.ndarray:
     """JPEG bytes (a uint8 array) -> (H, W, 3) uint8 RGB.
 
     Decoded by libjpeg-turbo through simplejpeg (accurate integer IDCT, smooth upsampling: the same pixels as
-    ``cv2.imdecode``, which costs 1.5x as long for a 128 x 128 crop).
+    ``cv2.imdecode``, which takes 1.3-1.4x as long for a 128 x 128 crop: ``benchmarks/prepare_throughput.py``).
     """
     try:
         return simplejpeg.decode_jpeg(np.ascontiguousarray(data), colorspace='RGB')
@@ -112,7 +112,7 @@ def encode_flow(flow: np.ndarray) -> bytes:
 
 def decode_flow(data: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
     """Bytes of :func:`encode_flow` (a uint8 array) -> (size, size, 2) float32 pixels."""
-    try:  # libdeflate: the zlib stream of encode_flow, decompressed 2-3x faster than by zlib itself
+    try:  # libdeflate: the zlib stream of encode_flow, decompressed ~3x faster than by zlib itself
         raw = deflate.zlib_decompress(np.ascontiguousarray(data), 2 * size * size)
     except deflate.DeflateError as error:  # also a stream that would exceed the expected size
         raise ValueError(f'not a decodable flow field ({error})') from None

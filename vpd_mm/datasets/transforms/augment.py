@@ -22,9 +22,25 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 
-__all__ = ['mirror_crops_and_flow', 'shift_hue', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation',
-           'random_resized_crop_window', 'MirrorCropAndTarget', 'CropColorJitter', 'BackgroundNoise',
+__all__ = ['mirror_image', 'mirror_flow', 'mirror_crops_and_flow', 'shift_hue', 'adjust_brightness',
+           'adjust_contrast', 'adjust_saturation', 'random_resized_crop_window', 'MirrorCropAndTarget', 'CropColorJitter', 'BackgroundNoise',
            'ResizedCropWithFlow']
+
+
+def mirror_image(image: np.ndarray) -> np.ndarray:
+    """Left-right mirror of one (H, W) or (H, W, C) array, or of a batch (..., H, W, C), as a new contiguous array.
+
+    One array is flipped by ``cv2.flip`` (one pass, about 15x faster than copying numpy's reversed view).
+    """
+    image = np.asarray(image)
+    return cv2.flip(image, 1) if image.ndim <= 3 else np.ascontiguousarray(image[..., ::-1, :])
+
+
+def mirror_flow(flow: np.ndarray) -> np.ndarray:
+    """Left-right mirror of (..., H, W, 2) flow in pixels, ``[..., 0]`` = dx: the field mirrored, dx negated."""
+    mirrored = mirror_image(flow)
+    mirrored[..., 0] *= -1
+    return mirrored
 
 
 def mirror_crops_and_flow(crop: np.ndarray, prev: np.ndarray,
@@ -39,11 +55,7 @@ def mirror_crops_and_flow(crop: np.ndarray, prev: np.ndarray,
     Returns:
         tuple[np.ndarray, np.ndarray, np.ndarray]: mirrored (crop, prev, flow), new contiguous arrays.
     """
-    crop_m = np.ascontiguousarray(crop[..., ::-1, :])
-    prev_m = np.ascontiguousarray(prev[..., ::-1, :])
-    flow_m = np.array(flow[..., ::-1, :], copy=True)
-    flow_m[..., 0] = -flow_m[..., 0]
-    return crop_m, prev_m, flow_m
+    return mirror_image(crop), mirror_image(prev), mirror_flow(flow)
 
 
 @TRANSFORMS.register_module()
@@ -70,14 +82,11 @@ class MirrorCropAndTarget(BaseTransform):
         if self.prob < 1 and np.random.rand() >= self.prob:
             results.setdefault('flip', False)
             return results
-        # cv2.flip: one pass per array, about 15x faster than a numpy copy of the reversed view
         for key in ('img', 'prev_img', 'mask'):
             if key in results:
-                results[key] = cv2.flip(np.asarray(results[key]), 1)
+                results[key] = mirror_image(results[key])
         if 'flow' in results:
-            flow = cv2.flip(np.asarray(results['flow'], dtype=np.float32), 1)
-            flow[..., 0] *= -1
-            results['flow'] = flow
+            results['flow'] = mirror_flow(np.asarray(results['flow'], dtype=np.float32))
         for key in ('target', 'prev_target'):
             if key in results:
                 results[key] = np.ascontiguousarray(results[key][::-1])
