@@ -15,8 +15,10 @@ and once:
                               from workers alone allow on this machine
   7. index memory             bytes per eligible frame of the frame index (and of the target table), and both
                               extrapolated to 5 million frames
-Figures 2-4 are the best of ``--repeats`` passes (each pass measures everything once, in the same order), so that
-other load on a shared machine, which only ever slows a pass down, disturbs them less.
+Figures 2-4 and 6 are the best of ``--repeats`` passes (each pass measures everything once, in the same order), so
+that other load on a shared machine, which only ever slows a pass down, disturbs them less. Each dataloader is built
+once and its workers are persistent (as in the configs): the first pass includes starting them, the later ones time
+the steady state, as in a training run.
 
 Storage. ``--storage ours`` (default) reads our crop store (``crops/``, ``flow/``: JPEG crops and zlib int8 flow
 packed in memory-mapped arrays). ``--storage reference-png`` measures ours AND the reference's layout in the same
@@ -31,8 +33,9 @@ re-implemented from spec section 3.5): "faster than the authors' code", as again
 Target (issue 15): ours >= 2x the reference layout, training >= 0.9 of the bare model step.
 
 Collation: the dataloaders use the config's ``collate_fn`` (``shared_storage_collate`` in the distillation configs:
-a worker sends a batch as 3 shared-memory blocks instead of 3 per sample, the inputs cast to float16 in that copy);
-``--collate pseudo_collate`` times mmengine's default for comparison.
+a worker sends a batch as one shared-memory block, reused once the main process has freed it, instead of 3 blocks
+per sample, the inputs cast to float16 in that copy); ``--collate pseudo_collate`` times mmengine's default, and
+``--sharing-strategy file_system`` torch's other way of sharing tensors, for comparison.
 
 Example (this machine, tiny synthetic corpus generated on the fly; real 128 x 128 pipeline, ResNet-34):
     python benchmarks/distill_throughput.py --batch-size 16 --iters 6
@@ -89,6 +92,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'with --storage reference-png: 0 2)')
     parser.add_argument('--collate', help="collate function of the dataloaders (default: the config's "
                         "train_dataloader.collate_fn, else mmengine's pseudo_collate), e.g. pseudo_collate")
+    parser.add_argument('--sharing-strategy', choices=('file_descriptor', 'file_system'),
+                        help="torch.multiprocessing's sharing strategy for the workers' tensors (default: torch's, "
+                        "file_descriptor on Linux: each storage's descriptor is handed over through a socket round "
+                        "trip; file_system: shared by name)")
     parser.add_argument('--device', help='torch device (default: cuda when available, else cpu)')
     parser.add_argument('--amp', action='store_true',
                         help="mixed precision (mmengine's AmpOptimWrapper, as tools/train.py --amp); needs CUDA")
@@ -319,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
     from vpd_mm.datasets import ReplacementSampler
 
     init_default_scope('mmaction')
+    if args.sharing_strategy:
+        torch.multiprocessing.set_sharing_strategy(args.sharing_strategy)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     cfg = Config.fromfile(args.config)
     tmp = tempfile.TemporaryDirectory(prefix='vpd_bench_')
@@ -389,10 +398,18 @@ def main(argv: list[str] | None = None) -> None:
         sync()
         return time.perf_counter() - start
 
+    built: dict[tuple, DataLoader] = {}
+
     def loader_of(storage: str, workers: int, iters: int) -> DataLoader:
-        sampler = ReplacementSampler(datasets[storage], num_samples=batch_size * iters, seed=0)
-        return DataLoader(datasets[storage], batch_size=batch_size, sampler=sampler, num_workers=workers,
-                          collate_fn=collate_fn)
+        """One dataloader per setting, its workers persistent as in the configs: every pass after the first
+        times it in the steady state, without starting processes (the same draw each pass)."""
+        if (storage, workers, iters) not in built:
+            dataset = ready if storage == 'ready' else datasets[storage]
+            sampler = ReplacementSampler(dataset, num_samples=batch_size * iters, seed=0)
+            built[storage, workers, iters] = DataLoader(
+                dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate_fn,
+                persistent_workers=workers > 0)
+        return built[storage, workers, iters]
 
     frames = args.iters * batch_size
     ready = ReadySamples(dataset[drawn[0]], batch_size * data_iters)
@@ -418,8 +435,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(line + ' frames/s', flush=True)
         for workers in args.workers:
             if workers > 0:
-                loader = DataLoader(ready, batch_size=batch_size, num_workers=workers, collate_fn=collate_fn)
-                fps = args.data_iters * batch_size / seconds(loader, lambda batch: None)
+                fps = args.data_iters * batch_size / seconds(loader_of('ready', workers, data_iters),
+                                                             lambda batch: None)
                 ceiling[workers] = max(ceiling.get(workers, 0.0), fps)
                 print(f'  pass {repeat + 1}: ready samples  {workers} workers: {fps:.1f} frames/s', flush=True)
         resident = model.data_preprocessor.cast_data(kept[0])  # one batch already on the device
@@ -438,7 +455,8 @@ def main(argv: list[str] | None = None) -> None:
     threads = torch.get_num_threads()
     collate_options = ', '.join(f'{k}={v!r}' for k, v in collate_cfg.items())
     print(f'\nconfig {osp.relpath(args.config, REPO)}: {arch}, {channels} channels, batch {batch_size}, '
-          f'collate {collate_name}({collate_options}), device {device}, {threads} torch threads, '
+          f'collate {collate_name}({collate_options}), sharing strategy '
+          f'{torch.multiprocessing.get_sharing_strategy()}, device {device}, {threads} torch threads, '
           f'{len(os.sched_getaffinity(0))} cores; {args.iters} timed '
           f'training and {args.data_iters} data iterations per pass, best of {args.repeats} passes')
     print(f'corpus {args.corpus}: {dataset.num_eligible} eligible frames in {len(dataset.video_ids)} videos, '

@@ -55,7 +55,7 @@ dataset_common = dict(type='VPDFrameDataset', data_root=data_root, teacher=teach
                       split_by='frame', seed=0)
 train_dataloader = dict(
     batch_size=batch_size, num_workers=num_workers, persistent_workers=True,
-    # a batch crosses from a worker as 3 shared-memory blocks, the inputs in float16 (half the bytes)
+    # a batch crosses from a worker as one shared-memory block (reused once freed), the inputs in float16
     collate_fn=dict(type='shared_storage_collate', inputs_dtype='float16'),
     sampler=dict(type='ReplacementSampler', num_samples=20000),
     dataset=dict(**dataset_common, split='train', pipeline=train_pipeline))

@@ -3,6 +3,7 @@ tensor of the batch lives in one storage (one shared-memory block to send instea
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 import torch
@@ -104,3 +105,88 @@ def test_inputs_dtype_casts_in_workers_only():
     assert [t.dtype for t in main['inputs']] == [torch.float32] * 4
     with pytest.raises(ValueError, match='inputs_dtype'):
         shared_storage_collate(samples, inputs_dtype='int8')
+
+
+class _Numbered(Dataset):
+    """Sample i: inputs (3, 8, 8) filled with i, gt_pose (4,) filled with -i; 64 samples."""
+
+    def __len__(self) -> int:
+        return 64
+
+    def __getitem__(self, i: int) -> dict:
+        sample = ActionDataSample()
+        sample.set_metainfo(dict(frame=i))
+        sample.gt_pose = torch.full((4,), -float(i))
+        return dict(inputs=torch.full((3, 8, 8), float(i)), data_samples=sample)
+
+
+def _block_inode(batch: dict) -> int:
+    """The shared-memory file behind a received batch (its inode: equal for a block the worker reused)."""
+    fd, _ = batch['inputs'][0].untyped_storage()._share_fd_cpu_()
+    return os.fstat(fd).st_ino
+
+
+def test_one_block_per_batch_reused_once_freed_and_never_while_held():
+    loader = DataLoader(_Numbered(), batch_size=2, num_workers=1, collate_fn=shared_storage_collate)
+    kept, inodes, view = [], set(), None
+    for b, batch in enumerate(loader):
+        first = 2 * b
+        assert [t[0, 0, 0].item() for t in batch['inputs']] == [first, first + 1]
+        assert [s.gt_pose[0].item() for s in batch['data_samples']] == [-first, -first - 1]
+        assert [s.frame for s in batch['data_samples']] == [first, first + 1]
+        # inputs and gt_pose: two regions of one storage (one block sent per batch)
+        assert batch['data_samples'][1].gt_pose.untyped_storage().data_ptr() == _storage(batch['inputs'][0])
+        inodes.add(_block_inode(batch))
+        if b % 8 == 0:
+            kept.append((first, batch))  # held to the end: its block must not be reused
+        if b == 5:
+            view = batch['data_samples'][0].gt_pose[1:]  # one view of batch 5 alone keeps its block
+    assert len(inodes) < 32 // 2  # blocks were reused (32 batches)
+    for first, batch in kept:
+        assert [t.unique().tolist() for t in batch['inputs']] == [[first], [first + 1]]
+        assert [s.gt_pose.unique().tolist() for s in batch['data_samples']] == [[-first], [-first - 1]]
+    assert view.tolist() == [-10.0] * 3
+
+    fresh = DataLoader(_Numbered(), batch_size=2, num_workers=1,
+                       collate_fn=functools.partial(shared_storage_collate, reuse_blocks=False))
+    assert len({_block_inode(batch) for batch in fresh}) == 32  # a new block per batch
+
+
+def test_a_slot_is_released_when_the_last_view_of_its_block_is_freed(monkeypatch):
+    from multiprocessing.reduction import ForkingPickler
+
+    import torch.utils.data._utils.worker as worker
+    from vpd_mm.datasets.collate import _pool
+    monkeypatch.setattr(worker, '_worker_info', worker.WorkerInfo(id=0, num_workers=1, seed=0, dataset=None))
+    data = [_Numbered()[i] for i in range(3)]
+    sent = shared_storage_collate(data, inputs_dtype='float16')
+    flags, slot = sent.release
+    assert flags is _pool().flags and flags[slot] == 1
+    rebuild, (rest, storage, regions, samples, release) = sent.__reduce__()
+    # the main process maps the block anew (in this process, torch's cache would hand back the worker's own storage)
+    fd, size = storage._share_fd_cpu_()
+    received = torch.UntypedStorage._new_shared_fd_cpu(os.dup(fd), size)
+    assert received.data_ptr() != storage.data_ptr()
+    batch = rebuild(*ForkingPickler.loads(ForkingPickler.dumps((rest, received, regions, samples, release))))
+    del sent, storage, received
+    assert [t.dtype for t in batch['inputs']] == [torch.float16] * 3
+    assert [t[2, 7, 7].item() for t in batch['inputs']] == [0.0, 1.0, 2.0]
+    assert [s.gt_pose.tolist() for s in batch['data_samples']] == [[-i] * 4 for i in range(3)]
+    assert all(s.frame == i and s.gt_pose.dtype == torch.float32 for i, s in enumerate(batch['data_samples']))
+    view = batch['inputs'][2][1:]
+    del batch, data
+    assert flags[slot] == 1  # a view is still alive
+    del view
+    assert flags[slot] == 0  # free: the worker may overwrite it
+    again = shared_storage_collate([_Numbered()[i] for i in range(3)], inputs_dtype='float16')
+    assert again.release[1] == slot  # the same size: the freed block is taken again
+
+
+def test_samples_that_are_not_data_elements_cross_as_they_are():
+    data = [dict(inputs=torch.full((2, 3), float(i)), data_samples=dict(label=i, score=torch.tensor([i / 2])))
+            for i in range(4)]
+    (batch,) = list(DataLoader(data, batch_size=4, num_workers=1, collate_fn=shared_storage_collate))
+    assert [t.tolist() for t in batch['inputs']] == [[[float(i)] * 3] * 2 for i in range(4)]
+    assert len({_storage(t) for t in batch['inputs']}) == 1
+    samples = batch['data_samples']  # pseudo_collate's dict of lists, sent as it is
+    assert samples['label'] == [0, 1, 2, 3] and [t.item() for t in samples['score']] == [0.0, 0.5, 1.0, 1.5]

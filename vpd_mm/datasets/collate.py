@@ -1,7 +1,12 @@
-"""A collate function whose batches cross from DataLoader workers to the main process as a few shared-memory
-blocks instead of one per tensor."""
+"""A collate function whose batches cross from DataLoader workers to the main process as one shared-memory block,
+reused once the main process has let go of it."""
 from __future__ import annotations
 
+import functools
+import gc
+import os
+import weakref
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -11,40 +16,166 @@ from mmengine.structures import BaseDataElement
 
 __all__ = ['shared_storage_collate']
 
+_ALIGN = 64  # byte alignment of each kind's region in the block
 
-def _stack_into_views(tensors: Sequence[torch.Tensor], dtype: torch.dtype | None = None) -> list[torch.Tensor] | None:
-    """The tensors copied (cast to ``dtype`` if given) into one stacked storage allocated in shared memory (as
-    torch's ``default_collate`` does in a worker: the batch is then sent without a second copy), returned as views
-    of it (None if their shapes, dtypes or devices differ, or there are none)."""
+
+@dataclass(frozen=True)
+class _Region:
+    """Where one kind of the batch lies in the block: ``key`` ('inputs' or a data sample field), the (N, ...)
+    ``shape``, ``dtype`` and byte ``offset``."""
+    key: str
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    offset: int
+
+    def view(self, storage: torch.UntypedStorage) -> torch.Tensor:
+        """The (N, ...) tensor of this region of ``storage``."""
+        out = torch.empty(0, dtype=self.dtype)
+        return out.set_(storage, self.offset // out.element_size(), self.shape)
+
+
+def _release(flags: torch.Tensor, slot: int) -> None:
+    flags[slot] = 0
+
+
+class _BlockPool:
+    """The shared-memory blocks of one worker process, each reused once the main process has freed its copy.
+
+    ``flags`` (slots,) is itself shared: a slot is set to 1 when its block is sent and back to 0 by a finaliser the
+    main process attaches to the block's storage, which runs when the last tensor viewing it there is freed. A block
+    is taken only when its flag is 0, so a batch the main process still holds (and every view of it) is never
+    overwritten; when every slot is in use a fresh block is allocated outside the pool.
+    """
+
+    def __init__(self, slots: int = 16) -> None:
+        self.flags = torch.zeros(slots, dtype=torch.uint8).share_memory_()
+        self._flags = self.flags.numpy()  # the same memory, read without a tensor operation per slot
+        self.blocks: list[torch.UntypedStorage | None] = [None] * slots
+
+    def take(self, nbytes: int) -> tuple[torch.UntypedStorage, int | None]:
+        """A block of ``nbytes`` and its slot (None: outside the pool, not reused)."""
+        free = [slot for slot in range(len(self.blocks)) if self._flags[slot] == 0]
+        slot = next((s for s in free if self.blocks[s] is not None and self.blocks[s].nbytes() == nbytes),
+                    next((s for s in free if self.blocks[s] is None), free[0] if free else None))
+        if slot is None:
+            return torch.UntypedStorage._new_shared(nbytes), None
+        if self.blocks[slot] is None or self.blocks[slot].nbytes() != nbytes:
+            self.blocks[slot] = torch.UntypedStorage._new_shared(nbytes)
+        self._flags[slot] = 1
+        return self.blocks[slot], slot
+
+
+@functools.lru_cache(maxsize=1)
+def _finalizers_follow_storage() -> bool:
+    """Whether a finaliser on a storage's Python object runs only when the storage itself is freed (torch keeps
+    that object alive while any tensor views the storage); without it blocks are never reused."""
+    fired: list[int] = []
+    storage = torch.UntypedStorage(64)
+    view = torch.empty(0, dtype=torch.uint8).set_(storage, 8, (8,))
+    weakref.finalize(storage, fired.append, 1)
+    del storage
+    gc.collect()
+    early = bool(fired)
+    del view
+    gc.collect()
+    return not early and fired == [1]
+
+
+_POOL: dict[int, _BlockPool] = {}  # by process id: a forked child never takes its parent's pool
+
+
+def _pool() -> _BlockPool:
+    """This process's pool (a forked child drops the one it inherited)."""
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = _BlockPool()
+    return _POOL[pid]
+
+
+def _unstack_batch(batch: dict, storage: torch.UntypedStorage, regions: tuple[_Region, ...],
+                   samples: list | None, release: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
+    """Rebuild, on arrival, what a :class:`_StackedBatch` sent: ``inputs`` and each data sample field of
+    ``regions`` become views of their region of the block again; ``release`` (flags, slot) frees the worker's
+    slot when this process frees the block."""
+    batch = dict(batch)
+    if release is not None and _finalizers_follow_storage():  # else the slot stays taken: never overwritten
+        weakref.finalize(storage, _release, *release)
+    if samples is not None:
+        rebuilt = []
+        for cls, state in samples:
+            sample = cls.__new__(cls)
+            sample.__dict__.update(state)
+            rebuilt.append(sample)
+        batch['data_samples'] = rebuilt
+    for region in regions:
+        views = region.view(storage).unbind(0)
+        if region.key == 'inputs':
+            batch['inputs'] = list(views)
+        else:
+            for sample, view in zip(batch['data_samples'], views):
+                sample.set_field(view, region.key, field_type='data')
+    return batch
+
+
+class _StackedBatch(dict):
+    """A batch collated in a worker: the dict the main process gets (``inputs`` and the stacked data sample fields
+    are views of one shared block), pickled as the block once plus the per-sample rest.
+
+    Pickled as a plain dict, every view would carry its storage on its own, and torch hands a storage over as a file
+    descriptor through a socket round trip (``multiprocessing.resource_sharer``): 3N of them for a batch of N
+    distillation samples (input, ``gt_pose``, ``gt_motion``) instead of one.
+    """
+
+    def __init__(self, batch: dict, storage: torch.UntypedStorage, regions: tuple[_Region, ...],
+                 release: tuple[torch.Tensor, int] | None) -> None:
+        super().__init__(batch)
+        self.storage, self.regions, self.release = storage, regions, release
+
+    def __reduce__(self) -> tuple:
+        stacked = {region.key for region in self.regions}
+        fields = stacked - {'inputs'}  # stacked data sample fields: the samples are data elements
+        rest = {k: v for k, v in self.items() if k not in stacked and not (fields and k == 'data_samples')}
+        samples = None
+        if fields:
+            samples = []
+            for sample in self['data_samples']:
+                state = {k: v for k, v in sample.__dict__.items() if k not in fields}
+                state['_data_fields'] = set(sample.__dict__['_data_fields']) - fields
+                samples.append((type(sample), state))
+        return _unstack_batch, (rest, self.storage, self.regions, samples, self.release)
+
+
+def _uniform(tensors: list) -> bool:
+    """Whether ``tensors`` are CPU tensors of one shape and dtype (so they stack)."""
     first = tensors[0] if tensors else None
-    if first is None or any(t.shape != first.shape or t.dtype != first.dtype or t.device != first.device
-                            for t in tensors):
-        return None
-    dtype = dtype or first.dtype
-    if first.device.type != 'cpu':
-        return list(torch.stack(list(tensors)).to(dtype).unbind(0))
-    out = torch.empty(0, dtype=dtype)
-    storage = out.untyped_storage()._new_shared(len(tensors) * first.numel() * out.element_size())
-    out.set_(storage, 0, (len(tensors), *first.shape))
-    return list(torch.stack(list(tensors), out=out).unbind(0))  # the cast happens in the copy
+    return isinstance(first, torch.Tensor) and first.device.type == 'cpu' and all(
+        isinstance(t, torch.Tensor) and t.device == first.device and t.shape == first.shape
+        and t.dtype == first.dtype for t in tensors)
 
 
 # mmengine's own registry, where its pseudo_collate / default_collate live: the Runner looks collate functions up
 # there (mmaction2's child FUNCTION registry names an import location that does not exist)
 @FUNCTIONS.register_module()
-def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None = None) -> dict[str, Any]:
+def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None = None,
+                           reuse_blocks: bool = True) -> dict[str, Any]:
     """mmengine's ``pseudo_collate`` (``inputs`` a list of (C, H, W) tensors, ``data_samples`` a list), with the
-    batch's tensors of each kind moved into one storage: ``inputs[i]`` becomes a view of one (N, C, H, W) block,
-    and each tensor field of the data samples (e.g. ``gt_pose`` (d,)) a view of one (N, d) block.
+    batch's tensors moved into one shared-memory block: ``inputs[i]`` is a view of its (N, C, H, W) region and each
+    tensor field of the data samples (e.g. ``gt_pose`` (d,)) a view of its (N, d) region.
 
-    The values are unchanged; what changes is the transfer. A DataLoader worker sends every tensor storage to the
-    main process as its own shared-memory segment, so a batch of N distillation samples (input, ``gt_pose``,
-    ``gt_motion``) costs 3N segments with ``pseudo_collate`` and 3 here, each allocated in shared memory and
-    filled by the stacking copy itself. ``benchmarks/distill_throughput.py`` prints the real pipeline's frames/s
-    and this ceiling (a dataset of ready samples) per worker count; ``--collate pseudo_collate`` times mmengine's.
-    Use it in a dataloader config as ``collate_fn=dict(type='shared_storage_collate')``. Tensors of differing
-    shapes stay as they are; outside a DataLoader worker (``num_workers=0``) the batch is ``pseudo_collate``'s,
-    since nothing is sent.
+    The values are unchanged; what changes is the transfer. A DataLoader worker sends every tensor to the main
+    process through a shared-memory segment and file descriptor of its own, so a batch of N distillation samples
+    (input, ``gt_pose``, ``gt_motion``) costs 3N segments and descriptor hand-overs with ``pseudo_collate``. Here
+    the stacking copy writes the batch into one block, which is sent once (the views are rebuilt on arrival), and
+    each worker reuses its blocks once the main process has freed every tensor viewing them, instead of mapping
+    and zero-filling new pages for every batch. ``benchmarks/distill_throughput.py`` prints the real pipeline's
+    frames/s and this ceiling (a dataset of ready samples) per worker count; ``--collate pseudo_collate`` times
+    mmengine's. Use it in a dataloader config as ``collate_fn=dict(type='shared_storage_collate')``. Tensors of
+    differing shapes are left as they are; outside a DataLoader worker (``num_workers=0``) the batch is
+    ``pseudo_collate``'s, since nothing is sent.
+
+    A reused block is overwritten only after the main process has freed it, so keeping batches (or tensors of
+    them) is safe; tensors of a batch handed on to a third process are not followed there.
 
     Args:
         data_batch (Sequence[dict]): the samples, each with ``inputs`` and ``data_samples``.
@@ -54,6 +185,8 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
             in float32 either way. float16 rounds a grey level (< 256) by at most 1/8 and flow (< 32 px) by at most
             1/64 px, far below the JPEG's and the flow codes' (0.16 px) own steps. Default None: keep the dtype.
             Without workers nothing is cast.
+        reuse_blocks (bool): reuse a worker's blocks once freed by the main process (default True); False
+            allocates a new block per batch.
     """
     dtype = None
     if inputs_dtype is not None:
@@ -64,16 +197,39 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
     batch = pseudo_collate(data_batch)
     if not isinstance(batch, dict) or torch.utils.data.get_worker_info() is None:
         return batch  # in the main process (num_workers=0) there is no transfer to save: skip the copy
+    kinds: list[tuple[str, list[torch.Tensor], torch.dtype]] = []
     inputs = batch.get('inputs')
-    if isinstance(inputs, list) and all(isinstance(t, torch.Tensor) for t in inputs):
-        batch['inputs'] = _stack_into_views(inputs, dtype) or inputs
+    if isinstance(inputs, list) and _uniform(inputs):
+        kinds.append(('inputs', inputs, dtype or inputs[0].dtype))
     samples = batch.get('data_samples')
     if isinstance(samples, list) and samples and all(isinstance(s, BaseDataElement) for s in samples):
         for key in samples[0].keys():
             values = [s.get(key) for s in samples]
-            if all(isinstance(v, torch.Tensor) for v in values):
-                views = _stack_into_views(values)
-                if views is not None:
-                    for sample, view in zip(samples, views):
-                        sample.set_field(view, key, field_type='data')
-    return batch
+            if _uniform(values):
+                kinds.append((key, values, values[0].dtype))
+    if not kinds:
+        return batch
+    regions, nbytes = [], 0
+    for key, tensors, kind_dtype in kinds:
+        regions.append(_Region(key, (len(tensors), *tensors[0].shape), kind_dtype, nbytes))
+        size = len(tensors) * tensors[0].numel() * torch.empty(0, dtype=kind_dtype).element_size()
+        nbytes += -(-size // _ALIGN) * _ALIGN
+    if reuse_blocks and _finalizers_follow_storage():
+        pool = _pool()
+        storage, slot = pool.take(nbytes)
+        release = None if slot is None else (pool.flags, slot)
+    else:
+        storage, release = torch.UntypedStorage._new_shared(nbytes), None
+    for region, (key, tensors, _) in zip(regions, kinds):
+        block = region.view(storage)
+        if block.dtype == tensors[0].dtype:
+            torch.stack(tensors, out=block)
+        else:  # cast in the copy; one copy per tensor is faster than torch.stack's casting path
+            for row, tensor in zip(block, tensors):
+                row.copy_(tensor)
+        if key == 'inputs':
+            batch['inputs'] = list(block.unbind(0))
+        else:
+            for sample, view in zip(samples, block.unbind(0)):
+                sample.set_field(view, key, field_type='data')
+    return _StackedBatch(batch, storage, tuple(regions), release)
