@@ -148,7 +148,7 @@ def test_one_block_per_batch_reused_once_freed_and_never_while_held():
     assert view.tolist() == [-10.0] * 3
 
     fresh = DataLoader(_Numbered(), batch_size=2, num_workers=1,
-                       collate_fn=functools.partial(shared_storage_collate, reuse_blocks=False))
+                       collate_fn=functools.partial(shared_storage_collate, pool_blocks=0))
     assert len({_block_inode(batch) for batch in fresh}) == 32  # a new block per batch
 
 
@@ -161,7 +161,7 @@ def test_a_slot_is_released_when_the_last_view_of_its_block_is_freed(monkeypatch
     data = [_Numbered()[i] for i in range(3)]
     sent = shared_storage_collate(data, inputs_dtype='float16')
     flags, slot = sent.release
-    assert flags is _pool().flags and flags[slot] == 1
+    assert flags is _pool(8).flags and flags[slot] == 1
     rebuild, (rest, storage, regions, samples, release) = sent.__reduce__()
     # the main process maps the block anew (in this process, torch's cache would hand back the worker's own storage)
     fd, size = storage._share_fd_cpu_()
