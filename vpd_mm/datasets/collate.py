@@ -30,8 +30,7 @@ class _Region:
 
     def view(self, storage: torch.UntypedStorage) -> torch.Tensor:
         """The (N, ...) tensor of this region of ``storage``."""
-        out = torch.empty(0, dtype=self.dtype)
-        return out.set_(storage, self.offset // out.element_size(), self.shape)
+        return torch.empty(0, dtype=self.dtype).set_(storage, self.offset // self.dtype.itemsize, self.shape)
 
 
 def _release(flags: torch.Tensor, slot: int) -> None:
@@ -215,7 +214,7 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
     regions, nbytes = [], 0
     for key, tensors, kind_dtype in kinds:
         regions.append(_Region(key, (len(tensors), *tensors[0].shape), kind_dtype, nbytes))
-        size = len(tensors) * tensors[0].numel() * torch.empty(0, dtype=kind_dtype).element_size()
+        size = len(tensors) * tensors[0].numel() * kind_dtype.itemsize
         nbytes += -(-size // _ALIGN) * _ALIGN
     if pool_blocks > 0 and _finalizers_follow_storage():
         pool = _pool(int(pool_blocks))

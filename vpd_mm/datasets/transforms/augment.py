@@ -23,8 +23,8 @@ from mmengine.logging import print_log
 
 
 __all__ = ['mirror_image', 'mirror_flow', 'mirror_crops_and_flow', 'shift_hue', 'adjust_brightness',
-           'adjust_contrast', 'adjust_saturation', 'random_resized_crop_window', 'MirrorCropAndTarget', 'CropColorJitter', 'BackgroundNoise',
-           'ResizedCropWithFlow']
+           'adjust_contrast', 'adjust_saturation', 'random_resized_crop_window', 'MirrorCropAndTarget',
+           'CropColorJitter', 'BackgroundNoise', 'ResizedCropWithFlow']
 
 
 def mirror_image(image: np.ndarray) -> np.ndarray:
