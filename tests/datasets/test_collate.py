@@ -105,6 +105,9 @@ def test_inputs_dtype_casts_in_workers_only():
     assert [t.dtype for t in main['inputs']] == [torch.float32] * 4
     with pytest.raises(ValueError, match='inputs_dtype'):
         shared_storage_collate(samples, inputs_dtype='int8')
+    for bad in (-1, 2.5, '8'):
+        with pytest.raises(ValueError, match='pool_blocks must be an integer >= 0'):
+            shared_storage_collate(samples, pool_blocks=bad)
 
 
 class _Numbered(Dataset):

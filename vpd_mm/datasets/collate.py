@@ -196,6 +196,8 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise ValueError(f'shared_storage_collate: inputs_dtype must name a floating torch dtype, '
                              f'got {inputs_dtype!r}')
+    if isinstance(pool_blocks, bool) or not isinstance(pool_blocks, int) or pool_blocks < 0:
+        raise ValueError(f'shared_storage_collate: pool_blocks must be an integer >= 0, got {pool_blocks!r}')
     batch = pseudo_collate(data_batch)
     if not isinstance(batch, dict) or torch.utils.data.get_worker_info() is None:
         return batch  # in the main process (num_workers=0) there is no transfer to save: skip the copy
@@ -217,7 +219,7 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
         size = len(tensors) * tensors[0].numel() * kind_dtype.itemsize
         nbytes += -(-size // _ALIGN) * _ALIGN
     if pool_blocks > 0 and _finalizers_follow_storage():
-        pool = _pool(int(pool_blocks))
+        pool = _pool(pool_blocks)
         storage, slot = pool.take(nbytes)
         release = None if slot is None else (pool.flags, slot)
     else:
