@@ -37,6 +37,14 @@ a worker sends a batch as one shared-memory block, reused once the main process 
 per sample, the inputs cast to float16 in that copy); ``--collate pseudo_collate`` times mmengine's default, and
 ``--sharing-strategy file_system`` torch's other way of sharing tensors, for comparison.
 
+Process set-up: as mmengine's Runner sets up a training run, before any worker forks: the config's
+``env_cfg.mp_cfg`` (OpenCV on one thread in mmaction2's runtime; left at OpenCV's default, each process runs a
+thread per core and the workers over-subscribe the cores) and its ``MallocThresholdHook`` (glibc keeps a freed
+batch's heap for the next batch); ``--malloc glibc`` leaves glibc's defaults, for comparison. Every dataloader's
+workers fork before the first model step, as a training run's fork at its first epoch: they start from the heap
+state of a process that has not trained yet (glibc adapts its thresholds to the largest blocks freed so far, and a
+training step on the CPU frees blocks of tens of MB).
+
 Example (this machine, tiny synthetic corpus generated on the fly; real 128 x 128 pipeline, ResNet-34):
     python benchmarks/distill_throughput.py --batch-size 16 --iters 6
     python benchmarks/distill_throughput.py --storage reference-png --batch-size 16 --iters 6 --workers 0 2
@@ -96,6 +104,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="torch.multiprocessing's sharing strategy for the workers' tensors (default: torch's, "
                         "file_descriptor on Linux: each storage's descriptor is handed over through a socket round "
                         "trip; file_system: shared by name)")
+    parser.add_argument('--malloc', choices=('config', 'glibc'), default='config',
+                        help="heap thresholds of this process and its workers: 'config' (default) applies the "
+                        "config's MallocThresholdHook as a training run does, 'glibc' leaves glibc's defaults")
     parser.add_argument('--device', help='torch device (default: cuda when available, else cpu)')
     parser.add_argument('--amp', action='store_true',
                         help="mixed precision (mmengine's AmpOptimWrapper, as tools/train.py --amp); needs CUDA")
@@ -309,6 +320,29 @@ def transform_breakdown(dataset: Any, indices: list[int], passes: int = 3) -> tu
     return best[0] * scale, {name: seconds * scale for name, seconds in best[1].items()}
 
 
+def runner_process_setup(cfg: Any, malloc: bool) -> str:
+    """Set up this process as mmengine's Runner sets up a training run's, before its dataloader workers fork:
+    ``env_cfg.mp_cfg`` (start method, OpenCV's thread count: 0, i.e. one thread, in mmaction2's runtime) and, with
+    ``malloc``, the config's ``MallocThresholdHook``. Returns what was set, for the printed config line."""
+    from mmengine.utils.dl_utils import set_multi_processing
+
+    from vpd_mm.engine import MallocThresholdHook, set_malloc_thresholds
+
+    set_multi_processing(**cfg.get('env_cfg', {}).get('mp_cfg', {}))
+    done = f'OpenCV threads {cv2.getNumThreads()} (env_cfg)'
+    hooks = [dict(h) for h in cfg.get('custom_hooks', [])
+             if str(h.get('type')).split('.')[-1] == 'MallocThresholdHook']
+    if not hooks:
+        return done + ', glibc heap thresholds (no MallocThresholdHook in the config)'
+    if not malloc:
+        return done + ', glibc heap thresholds (--malloc glibc)'
+    hook = MallocThresholdHook(**{k: v for k, v in hooks[0].items() if k != 'type'})
+    if not set_malloc_thresholds(hook.mmap_threshold, hook.trim_threshold):
+        return done + ', glibc heap thresholds (the C library is not glibc)'
+    return done + (f', heap thresholds mmap {hook.mmap_threshold >> 20} MiB / trim {hook.trim_threshold >> 20} MiB '
+                   '(MallocThresholdHook)')
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
@@ -330,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.multiprocessing.set_sharing_strategy(args.sharing_strategy)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     cfg = Config.fromfile(args.config)
+    process_setup = runner_process_setup(cfg, args.malloc == 'config')
     tmp = tempfile.TemporaryDirectory(prefix='vpd_bench_')
     if args.corpus is None:
         print('generating the tiny synthetic corpus (crops, flow, pose2d teacher) ...', flush=True)
@@ -413,6 +448,12 @@ def main(argv: list[str] | None = None) -> None:
 
     frames = args.iters * batch_size
     ready = ReadySamples(dataset[drawn[0]], batch_size * data_iters)
+    for workers in args.workers:  # every worker forks before the first model step, as a training run's do
+        if workers > 0:
+            for storage in [*datasets, 'ready']:
+                iter(loader_of(storage, workers, data_iters))
+            for storage in trained:
+                iter(loader_of(storage, workers, total_iters))
     ceiling: dict[int, float] = {}
     results: dict[tuple[str, int], dict[str, float]] = {}
     kept: list = []
@@ -457,7 +498,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f'\nconfig {osp.relpath(args.config, REPO)}: {arch}, {channels} channels, batch {batch_size}, '
           f'collate {collate_name}({collate_options}), sharing strategy '
           f'{torch.multiprocessing.get_sharing_strategy()}, device {device}, {threads} torch threads, '
-          f'{len(os.sched_getaffinity(0))} cores; {args.iters} timed '
+          f'{len(os.sched_getaffinity(0))} cores; {process_setup}; {args.iters} timed '
           f'training and {args.data_iters} data iterations per pass, best of {args.repeats} passes')
     print(f'corpus {args.corpus}: {dataset.num_eligible} eligible frames in {len(dataset.video_ids)} videos, '
           f'teacher {dataset.teacher} (d = {dataset.dim})')

@@ -77,7 +77,12 @@ param_scheduler = []  # constant learning rate, as the reference
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, ignore_last=False),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='val/loss_ma5', rule='less'))
-custom_hooks = [dict(type='LossMovingAverageHook', key='val/loss', window=5)]
+custom_hooks = [
+    dict(type='LossMovingAverageHook', key='val/loss', window=5),
+    # glibc keeps a freed batch's heap for the next batch instead of trimming it and faulting its pages in again;
+    # set before the dataloader workers fork, so they inherit it (benchmarks/distill_throughput.py --malloc)
+    dict(type='MallocThresholdHook', mmap_threshold=32 << 20, trim_threshold=64 << 20),
+]
 randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)  # the reference sets no seed (bug 12)
 auto_scale_lr = dict(enable=False, base_batch_size=100)
 # log validation metrics as they are (mmengine's default averages every key matching "loss" over 20 entries,

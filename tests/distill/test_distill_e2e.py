@@ -273,6 +273,8 @@ def test_distill_throughput_runs_all_three_pipelines():
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "collate shared_storage_collate(inputs_dtype='float16')" in out  # the config's collate, as configured
+    # the process set up as the Runner sets up training: env_cfg's OpenCV threads and the config's heap thresholds
+    assert 'OpenCV threads 1 (env_cfg), heap thresholds mmap 32 MiB / trim 64 MiB (MallocThresholdHook)' in out, out
     for storage in ('ours', 'reference-png', 'reference-code'):
         fps = re.search(rf'{storage}, 0 workers +data pipeline alone +([0-9.]+) frames/s', out)
         assert fps and float(fps.group(1)) > 0, out

@@ -102,6 +102,7 @@ def test_config_is_consistent(path):
     assert cfg.optim_wrapper.optimizer.type == 'AdamW' and cfg.randomness.seed == 0
     assert cfg.default_hooks.checkpoint.save_best == 'val/loss_ma5' and cfg.default_hooks.checkpoint.rule == 'less'
     assert any(h.type == 'LossMovingAverageHook' and h.window == 5 for h in cfg.custom_hooks)
+    assert any(h.type == 'MallocThresholdHook' for h in cfg.custom_hooks)
     if name == '2d_vpd_synthetic.py':
         assert model.backbone.arch == 'resnet18'
         return

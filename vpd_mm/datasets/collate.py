@@ -9,6 +9,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import FUNCTIONS
@@ -33,44 +34,88 @@ class _Region:
         return torch.empty(0, dtype=self.dtype).set_(storage, self.offset // self.dtype.itemsize, self.shape)
 
 
-def _release(flags: torch.Tensor, slot: int) -> None:
-    flags[slot] = 0
+def _release(state: torch.Tensor, slot: int) -> None:
+    state[slot, 0] = 0
 
 
 class _BlockPool:
-    """The shared-memory blocks of one worker process, each reused once the main process has freed its copy.
+    """The shared-memory blocks of one worker process, each reused once the main process has freed its batch.
 
-    ``flags`` (slots,) is itself shared: a slot is set to 1 when its block is sent and back to 0 by a finaliser the
-    main process attaches to the block's storage, which runs when the last tensor viewing it there is freed. A block
-    is taken only when its flag is 0, so a batch the main process still holds (and every view of it) is never
-    overwritten; when every slot is in use a fresh block is allocated outside the pool. The pool keeps its blocks
-    mapped: at most ``slots`` blocks of shared memory per worker.
+    ``state`` (slots + 1, 2) int64 is itself shared with the main process. ``state[s, 0]`` is 1 from when slot s's
+    block is sent until the main process frees that batch (a finaliser on the batch's storage there, which runs when
+    the last tensor viewing it is freed); a block is taken only when it is 0, so a batch the main process still
+    holds (and every view of it) is never overwritten, and when every slot is in use a fresh block is allocated
+    outside the pool. ``state[s, 1]`` is the generation of slot s's block that the main process has mapped and
+    kept: a block is sent (its file descriptor handed over) only until then, and afterwards a batch names it by
+    pool key, slot and generation. ``state[slots, 0]`` is 1 once the main process holds ``state`` itself, which is
+    then no longer sent. The pool keeps its blocks mapped: at most ``slots`` blocks of shared memory per worker.
     """
 
     def __init__(self, slots: int) -> None:
-        self.flags = torch.zeros(slots, dtype=torch.uint8).share_memory_()
-        self._flags = self.flags.numpy()  # the same memory, read without a tensor operation per slot
+        self.state = torch.zeros((slots + 1, 2), dtype=torch.int64).share_memory_()
+        self._state = self.state.numpy()  # the same memory, read without a tensor operation per slot
         self.blocks: list[torch.UntypedStorage | None] = [None] * slots
+        self.generations = [0] * slots
+        self.key = (os.getpid(), os.urandom(8).hex())
 
     def take(self, nbytes: int) -> tuple[torch.UntypedStorage, int | None]:
         """A block of ``nbytes`` and its slot (None: outside the pool, not reused)."""
-        free = [slot for slot in range(len(self.blocks)) if self._flags[slot] == 0]
+        free = [slot for slot in range(len(self.blocks)) if self._state[slot, 0] == 0]
         slot = next((s for s in free if self.blocks[s] is not None and self.blocks[s].nbytes() == nbytes),
                     next((s for s in free if self.blocks[s] is None), free[0] if free else None))
         if slot is None:
             return torch.UntypedStorage._new_shared(nbytes), None
         if self.blocks[slot] is None or self.blocks[slot].nbytes() != nbytes:
             self.blocks[slot] = torch.UntypedStorage._new_shared(nbytes)
-        self._flags[slot] = 1
+            self.generations[slot] += 1
+        self._state[slot, 0] = 1
         return self.blocks[slot], slot
+
+    def sent(self, slot: int) -> tuple[bool, tuple]:
+        """What a batch in ``slot`` carries: whether the block itself is sent (until the main process keeps it
+        mapped) and the release handle (``state``, None once the main process holds it; the pool's key; the slot;
+        the block's generation)."""
+        generation = self.generations[slot]
+        send_block = bool(self._state[slot, 1] != generation)
+        return send_block, (None if self._state[-1, 0] else self.state, self.key, slot, generation)
+
+
+class _ReceivedPool:
+    """The main process's side of one worker's pool: its shared ``state`` and, by slot, the block it keeps mapped
+    (generation, the block as a uint8 array)."""
+
+    def __init__(self, state: torch.Tensor) -> None:
+        self.state = state
+        self.blocks: dict[int, tuple[int, np.ndarray]] = {}
+
+
+_RECEIVED: dict[tuple[int, str], _ReceivedPool] = {}  # by pool key (worker pid, token)
+
+
+def _received_pool(key: tuple[int, str], state: torch.Tensor | None) -> _ReceivedPool | None:
+    """This process's side of the pool ``key``: made when its ``state`` first arrives (and marked as held, so that
+    the worker stops sending it); None when it never arrived. Pools of workers that have exited are dropped (their
+    blocks unmapped once no batch views them) when a new pool arrives."""
+    if state is not None and key not in _RECEIVED:
+        for pid, token in list(_RECEIVED):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                del _RECEIVED[pid, token]
+            except PermissionError:
+                pass
+        _RECEIVED[key] = _ReceivedPool(state)
+        state[-1, 0] = 1
+    return _RECEIVED.get(key)
 
 
 @functools.lru_cache(maxsize=1)
 def _finalizers_follow_storage() -> bool:
-    """Whether a finaliser on a storage's Python object runs only when the storage itself is freed (torch keeps
-    that object alive while any tensor views the storage); without it blocks are never reused."""
+    """Whether a finaliser on the Python object of a storage made by ``torch.from_numpy`` (a batch's storage over a
+    kept block) runs only when the storage itself is freed (torch keeps that object alive while any tensor views
+    the storage); without it blocks are never reused."""
     fired: list[int] = []
-    storage = torch.UntypedStorage(64)
+    storage = torch.from_numpy(np.zeros(64, np.uint8)).untyped_storage()
     view = torch.empty(0, dtype=torch.uint8).set_(storage, 8, (8,))
     weakref.finalize(storage, fired.append, 1)
     del storage
@@ -93,14 +138,28 @@ def _pool(slots: int) -> _BlockPool:
     return _POOL[pid]
 
 
-def _unstack_batch(batch: dict, storage: torch.UntypedStorage, regions: tuple[_Region, ...],
-                   samples: list | None, release: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
+def _unstack_batch(batch: dict, block: torch.UntypedStorage | None, regions: tuple[_Region, ...],
+                   samples: list | None, release: tuple | None) -> dict[str, Any]:
     """Rebuild, on arrival, what a :class:`_StackedBatch` sent: ``inputs`` and each data sample field of
-    ``regions`` become views of their region of the block again; ``release`` (flags, slot) frees the worker's
-    slot when this process frees the block."""
+    ``regions`` become views of their region of the block again. With ``release`` (a pooled block: state or None,
+    pool key, slot, generation) the views are of a storage of this batch's own over the block this process keeps
+    mapped (``block`` is sent only until then), and freeing that storage frees the worker's slot."""
     batch = dict(batch)
+    storage = block
     if release is not None and _finalizers_follow_storage():  # else the slot stays taken: never overwritten
-        weakref.finalize(storage, _release, *release)
+        state, key, slot, generation = release
+        pool = _received_pool(key, state)
+        if pool is not None and block is not None:
+            pool.blocks[slot] = (generation, torch.empty(0, dtype=torch.uint8).set_(block, 0, (block.nbytes(),))
+                                 .numpy())
+            pool.state[slot, 1] = generation  # the worker sends this block no more
+        kept = pool.blocks.get(slot) if pool is not None else None
+        if kept is None or kept[0] != generation:
+            raise RuntimeError(f'shared_storage_collate: a batch names block {slot} (generation {generation}) of '
+                               f'worker {key[0]}, which this process has not received: a worker\'s batches must all '
+                               'go to one process')
+        storage = torch.from_numpy(kept[1]).untyped_storage()
+        weakref.finalize(storage, _release, pool.state, slot)
     if samples is not None:
         rebuilt = []
         for cls, state in samples:
@@ -120,17 +179,18 @@ def _unstack_batch(batch: dict, storage: torch.UntypedStorage, regions: tuple[_R
 
 class _StackedBatch(dict):
     """A batch collated in a worker: the dict the main process gets (``inputs`` and the stacked data sample fields
-    are views of one shared block), pickled as the block once plus the per-sample rest.
+    are views of one shared block), pickled as the per-sample rest plus the block, or, for a pooled block the main
+    process already keeps mapped, plus its name in the pool.
 
     Pickled as a plain dict, every view would carry its storage on its own, and torch hands a storage over as a file
-    descriptor through a socket round trip (``multiprocessing.resource_sharer``): 3N of them for a batch of N
-    distillation samples (input, ``gt_pose``, ``gt_motion``) instead of one.
+    descriptor through a socket round trip (``multiprocessing.resource_sharer``, served by a thread of the busy
+    worker): 3N of them for a batch of N distillation samples (input, ``gt_pose``, ``gt_motion``) instead of none.
     """
 
     def __init__(self, batch: dict, storage: torch.UntypedStorage, regions: tuple[_Region, ...],
-                 release: tuple[torch.Tensor, int] | None) -> None:
+                 release: tuple | None, send_block: bool = True) -> None:
         super().__init__(batch)
-        self.storage, self.regions, self.release = storage, regions, release
+        self.storage, self.regions, self.release, self.send_block = storage, regions, release, send_block
 
     def __reduce__(self) -> tuple:
         stacked = {region.key for region in self.regions}
@@ -143,7 +203,7 @@ class _StackedBatch(dict):
                 state = {k: v for k, v in sample.__dict__.items() if k not in fields}
                 state['_data_fields'] = set(sample.__dict__['_data_fields']) - fields
                 samples.append((type(sample), state))
-        return _unstack_batch, (rest, self.storage, self.regions, samples, self.release)
+        return _unstack_batch, (rest, self.storage if self.send_block else None, self.regions, samples, self.release)
 
 
 def _uniform(tensors: list) -> bool:
@@ -221,9 +281,9 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
     if pool_blocks > 0 and _finalizers_follow_storage():
         pool = _pool(pool_blocks)
         storage, slot = pool.take(nbytes)
-        release = None if slot is None else (pool.flags, slot)
+        send_block, release = pool.sent(slot) if slot is not None else (True, None)
     else:
-        storage, release = torch.UntypedStorage._new_shared(nbytes), None
+        storage, send_block, release = torch.UntypedStorage._new_shared(nbytes), True, None
     for region, (key, tensors, _) in zip(regions, kinds):
         block = region.view(storage)
         if block.dtype == tensors[0].dtype:
@@ -236,4 +296,4 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
         else:
             for sample, view in zip(samples, block.unbind(0)):
                 sample.set_field(view, key, field_type='data')
-    return _StackedBatch(batch, storage, tuple(regions), release)
+    return _StackedBatch(batch, storage, tuple(regions), release, send_block)
