@@ -1,5 +1,5 @@
 """A collate function whose batches cross from DataLoader workers to the main process as one shared-memory block,
-reused once the main process has let go of it."""
+reused once the main process has let go of it, and kept mapped there so that only its name crosses again."""
 from __future__ import annotations
 
 import functools
@@ -226,9 +226,10 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
     The values are unchanged; what changes is the transfer. A DataLoader worker sends every tensor to the main
     process through a shared-memory segment and file descriptor of its own, so a batch of N distillation samples
     (input, ``gt_pose``, ``gt_motion``) costs 3N segments and descriptor hand-overs with ``pseudo_collate``. Here
-    the stacking copy writes the batch into one block, which is sent once (the views are rebuilt on arrival), and
-    each worker reuses its blocks once the main process has freed every tensor viewing them, instead of mapping
-    and zero-filling new pages for every batch. ``benchmarks/distill_throughput.py`` prints the real pipeline's
+    the stacking copy writes the batch into one block (the views are rebuilt on arrival), and each worker reuses its
+    blocks once the main process has freed every tensor viewing them, instead of mapping and zero-filling new pages
+    for every batch. The main process keeps each pooled block mapped after its first batch, so later batches in it
+    cross as a name (pool, slot, generation): no descriptor hand-over, no mapping per batch. ``benchmarks/distill_throughput.py`` prints the real pipeline's
     frames/s and this ceiling (a dataset of ready samples) per worker count; ``--collate pseudo_collate`` times
     mmengine's. Use it in a dataloader config as ``collate_fn=dict(type='shared_storage_collate')``. Tensors of
     differing shapes are left as they are; outside a DataLoader worker (``num_workers=0``) the batch is
@@ -247,8 +248,9 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
             Without workers nothing is cast.
         pool_blocks (int): blocks each worker keeps in shared memory and reuses once the main process has freed
             them (default 8: its batches in flight, those the main process holds and recently freed ones; at
-            batch 100 of 5 x 128 x 128 float16 inputs a block is 16.4 MB). 0 allocates a new block per batch, as
-            torch does, for a small ``/dev/shm``.
+            batch 100 of 5 x 128 x 128 float16 inputs a block is 16.4 MB; the main process maps the same pages, no
+            more memory). Pools of exited workers are let go when a new pool arrives. 0 allocates a new block per
+            batch, as torch does, for a small ``/dev/shm``.
     """
     dtype = None
     if inputs_dtype is not None:
