@@ -229,9 +229,9 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
     the stacking copy writes the batch into one block (the views are rebuilt on arrival), and each worker reuses its
     blocks once the main process has freed every tensor viewing them, instead of mapping and zero-filling new pages
     for every batch. The main process keeps each pooled block mapped after its first batch, so later batches in it
-    cross as a name (pool, slot, generation): no descriptor hand-over, no mapping per batch. ``benchmarks/distill_throughput.py`` prints the real pipeline's
-    frames/s and this ceiling (a dataset of ready samples) per worker count; ``--collate pseudo_collate`` times
-    mmengine's. Use it in a dataloader config as ``collate_fn=dict(type='shared_storage_collate')``. Tensors of
+    cross as a name (pool, slot, generation): no descriptor hand-over, no mapping per batch.
+    ``benchmarks/distill_throughput.py`` prints the real pipeline's frames/s and this ceiling (a dataset of ready
+    samples) per worker count; ``--collate pseudo_collate`` times mmengine's. Use it in a dataloader config as ``collate_fn=dict(type='shared_storage_collate')``. Tensors of
     differing shapes are left as they are; outside a DataLoader worker (``num_workers=0``) the batch is
     ``pseudo_collate``'s, since nothing is sent.
 
