@@ -231,9 +231,9 @@ def shared_storage_collate(data_batch: Sequence[dict], inputs_dtype: str | None 
     for every batch. The main process keeps each pooled block mapped after its first batch, so later batches in it
     cross as a name (pool, slot, generation): no descriptor hand-over, no mapping per batch.
     ``benchmarks/distill_throughput.py`` prints the real pipeline's frames/s and this ceiling (a dataset of ready
-    samples) per worker count; ``--collate pseudo_collate`` times mmengine's. Use it in a dataloader config as ``collate_fn=dict(type='shared_storage_collate')``. Tensors of
-    differing shapes are left as they are; outside a DataLoader worker (``num_workers=0``) the batch is
-    ``pseudo_collate``'s, since nothing is sent.
+    samples) per worker count; ``--collate pseudo_collate`` times mmengine's. Use it in a dataloader config as
+    ``collate_fn=dict(type='shared_storage_collate')``. Tensors of differing shapes are left as they are; outside
+    a DataLoader worker (``num_workers=0``) the batch is ``pseudo_collate``'s, since nothing is sent.
 
     A reused block is overwritten only after the main process has freed it, so keeping batches (or tensors of
     them) is safe; tensors of a batch handed on to a third process are not followed there.
