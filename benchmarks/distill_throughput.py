@@ -15,6 +15,9 @@ and once:
                               from workers alone allow on this machine
   7. index memory             bytes per eligible frame of the frame index (and of the target table), and both
                               extrapolated to 5 million frames
+  8. worker memory            per worker count > 0, each worker of our training dataloader after the timed
+                              passes: private MiB (its own pages: heap, copies on write) and resident MiB (with the
+                              pages it shares); ``--malloc glibc`` shows what the config's heap thresholds keep
 Figures 2-4 and 6 are the best of ``--repeats`` passes (each pass measures everything once, in the same order), so
 that other load on a shared machine, which only ever slows a pass down, disturbs them less. Each dataloader is built
 once and its workers are persistent (as in the configs): the first pass includes starting them, the later ones time
@@ -320,6 +323,24 @@ def transform_breakdown(dataset: Any, indices: list[int], passes: int = 3) -> tu
     return best[0] * scale, {name: seconds * scale for name, seconds in best[1].items()}
 
 
+def worker_memory(loader: Any) -> list[tuple[float, float]]:
+    """(private, resident) MiB of each live worker of a dataloader with persistent workers, from
+    ``/proc/<pid>/smaps_rollup``: private counts the pages the worker alone maps (its heap, what it copied on write
+    from the parent), resident also the pages it shares (the libraries, the parent's untouched pages, batch blocks
+    the main process maps too). Empty where the workers or ``/proc`` are not there."""
+    workers = getattr(getattr(loader, '_iterator', None), '_workers', None) or []
+    sizes = []
+    for worker in workers:
+        try:
+            with open(f'/proc/{worker.pid}/smaps_rollup') as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        kib = {line.split(':')[0]: int(line.split()[1]) for line in lines if line.endswith(' kB')}
+        sizes.append(((kib.get('Private_Clean', 0) + kib.get('Private_Dirty', 0)) / 1024, kib.get('Rss', 0) / 1024))
+    return sizes
+
+
 def runner_process_setup(cfg: Any, malloc: bool) -> str:
     """Set up this process as mmengine's Runner sets up a training run's, before its dataloader workers fork:
     ``env_cfg.mp_cfg`` (start method, OpenCV's thread count: 0, i.e. one thread, in mmaction2's runtime) and, with
@@ -485,6 +506,8 @@ def main(argv: list[str] | None = None) -> None:
                                lambda batch: model.train_step(batch, optim_wrapper))
         bare_fps = max(bare_fps, fps)
         print(f'  pass {repeat + 1}: bare model step {fps:.1f} frames/s', flush=True)
+    memory = {workers: worker_memory(loader_of('ours', workers, total_iters if 'ours' in trained else data_iters))
+              for workers in args.workers if workers > 0}
     alone = {storage: read_alone_fps(datasets[storage], load, drawn) for storage, load in loaders.items()}
     with_prev = read_alone_fps(dataset, with_prev_loader(load_cfg), drawn)
     breakdown = {storage: transform_breakdown(datasets[storage], drawn) for storage in datasets}
@@ -525,6 +548,11 @@ def main(argv: list[str] | None = None) -> None:
             if reference in datasets:
                 ratio = results['ours', workers]['data'] / results[reference, workers]['data']
                 print(f'  {"":24s} data pipeline ours / {reference:14s} {ratio:6.2f}')
+    for workers, sizes in memory.items():
+        if sizes:
+            print(f'  worker memory, ours, {workers} workers, after training (MiB per worker): private '
+                  + ' / '.join(f'{private:.0f}' for private, _ in sizes) + ', resident '
+                  + ' / '.join(f'{resident:.0f}' for _, resident in sizes))
     print('  per-sample time of the train pipeline, 1 process (ms; share of the sample):')
     for storage, (total, parts) in breakdown.items():
         print(f'    {storage:13s} {total:6.3f} in all: '

@@ -283,6 +283,11 @@ def test_distill_throughput_runs_all_three_pipelines():
     assert re.search(r'reference-code +[0-9.]+ in all: .*ReferenceGetItem', out), out
     ceiling = re.search(r'ceiling: ready samples, no pipeline +([0-9.]+) frames/s', out)  # with 1 worker only
     assert ceiling and float(ceiling.group(1)) > 0 and out.count('ceiling: ready samples') == 1, out
+    # the one worker of the training dataloader, read from /proc after the passes: its own pages and all it maps
+    memory = re.search(r'worker memory, ours, 1 workers, after training \(MiB per worker\): private (\d+), '
+                       r'resident (\d+)', out)
+    assert memory and 0 < int(memory.group(1)) <= int(memory.group(2)), out
+    assert 'worker memory, ours, 0 workers' not in out, out
 
 
 @pytest.mark.slow

@@ -110,6 +110,10 @@ def shift_hue(img: np.ndarray, factor: float, order: str = 'bgr') -> np.ndarray:
     return cv2.cvtColor(hsv, to_img)
 
 
+def _shift_hue_rgb(rgb: np.ndarray, factor: float) -> np.ndarray:
+    return shift_hue(rgb, factor, order='rgb')
+
+
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # grey = 0.299 R + 0.587 G + 0.114 B
 
 
@@ -164,22 +168,21 @@ class CropColorJitter(BaseTransform):
         if min(brightness, contrast, saturation) < 0:
             raise ValueError('brightness, contrast and saturation must be non-negative')
         self.params = dict(brightness=brightness, contrast=contrast, saturation=saturation, hue=hue)
+        # (low, high) of each op's factor, None where the op is off: brightness, contrast, saturation, hue
+        self._ranges = [(max(0, 1 - v), 1 + v) if v > 0 else None for v in (brightness, contrast, saturation)]
+        self._ranges.append((-hue, hue) if hue > 0 else None)
+        self._ops = (adjust_brightness, adjust_contrast, adjust_saturation, _shift_hue_rgb)
 
     def transform(self, results: dict[str, Any]) -> dict[str, Any]:
         rgb = results['img']
         if rgb.dtype != np.uint8:
             raise TypeError(f'CropColorJitter expects a uint8 RGB crop, got {rgb.dtype}; put it before '
                             'BackgroundNoise and ResizedCropWithFlow')
-        b, c, s, h = (self.params[key] for key in ('brightness', 'contrast', 'saturation', 'hue'))
-        for op in np.random.permutation(4):
-            if op == 0 and b > 0:
-                rgb = adjust_brightness(rgb, np.random.uniform(max(0, 1 - b), 1 + b))
-            elif op == 1 and c > 0:
-                rgb = adjust_contrast(rgb, np.random.uniform(max(0, 1 - c), 1 + c))
-            elif op == 2 and s > 0:
-                rgb = adjust_saturation(rgb, np.random.uniform(max(0, 1 - s), 1 + s))
-            elif op == 3 and h > 0:
-                rgb = shift_hue(rgb, np.random.uniform(-h, h), order='rgb')
+        order = [op for op in np.random.permutation(4) if self._ranges[op] is not None]
+        # one draw for the factors, in the order of the ops: the same numbers as one np.random.uniform per op
+        for op, u in zip(order, np.random.random_sample(len(order)).tolist()):
+            low, high = self._ranges[op]
+            rgb = self._ops[op](rgb, low + (high - low) * u)
         results['img'] = rgb
         return results
 

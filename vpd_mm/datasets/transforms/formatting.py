@@ -46,8 +46,10 @@ class PackDistillInputs(BaseTransform):
         if with_flow:
             inputs[3:] = np.asarray(results['flow']).transpose(2, 0, 1)
         sample = ActionDataSample()
-        sample.set_metainfo(dict(video_id=results.get('video_id'), frame=results.get('frame'),
-                                 flip=bool(results.get('flip', False))))
+        # set field by field: set_metainfo deep-copies the dict, needless for a str, an int and a bool
+        sample.set_field(results.get('video_id'), 'video_id', field_type='metainfo')
+        sample.set_field(results.get('frame'), 'frame', field_type='metainfo')
+        sample.set_field(bool(results.get('flip', False)), 'flip', field_type='metainfo')
         if 'target' in results:
             target = np.asarray(results['target'], dtype=np.float32)
             sample.gt_pose = torch.from_numpy(target[0].copy())
