@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 SCRIPT = r'''
-import glob, json, os, socket
+import glob, json, os, socket, time
 import torch.distributed as dist
 from vpd_mm.utils.distributed import destroy_process_group
 
@@ -26,7 +26,12 @@ class Holder:  # a runner-like object in a reference cycle, holding the group
 
 holder = Holder()
 del holder
+# gloo starts and names its threads asynchronously: under load they may not be there yet right after init
+deadline = time.monotonic() + 20
 before = gloo_threads()
+while not before and time.monotonic() < deadline:
+    time.sleep(0.01)
+    before = gloo_threads()
 destroy_process_group()
 after = gloo_threads()
 destroy_process_group()  # a second call (no group) is a no-op
