@@ -347,7 +347,7 @@ def runner_process_setup(cfg: Any, malloc: bool) -> str:
     ``malloc``, the config's ``MallocThresholdHook``. Returns what was set, for the printed config line."""
     from mmengine.utils.dl_utils import set_multi_processing
 
-    from vpd_mm.engine import MallocThresholdHook, set_malloc_thresholds
+    from mmaction.registry import HOOKS
 
     set_multi_processing(**cfg.get('env_cfg', {}).get('mp_cfg', {}))
     done = f'OpenCV threads {cv2.getNumThreads()} (env_cfg)'
@@ -357,8 +357,9 @@ def runner_process_setup(cfg: Any, malloc: bool) -> str:
         return done + ', glibc heap thresholds (no MallocThresholdHook in the config)'
     if not malloc:
         return done + ', glibc heap thresholds (--malloc glibc)'
-    hook = MallocThresholdHook(**{k: v for k, v in hooks[0].items() if k != 'type'})
-    if not set_malloc_thresholds(hook.mmap_threshold, hook.trim_threshold):
+    hook = HOOKS.build(hooks[0])  # the config's hook, built and run as the Runner runs it
+    hook.before_run(None)
+    if not hook.applied:
         return done + ', glibc heap thresholds (the C library is not glibc)'
     return done + (f', heap thresholds mmap {hook.mmap_threshold >> 20} MiB / trim {hook.trim_threshold >> 20} MiB '
                    '(MallocThresholdHook)')
@@ -506,7 +507,7 @@ def main(argv: list[str] | None = None) -> None:
                                lambda batch: model.train_step(batch, optim_wrapper))
         bare_fps = max(bare_fps, fps)
         print(f'  pass {repeat + 1}: bare model step {fps:.1f} frames/s', flush=True)
-    memory = {workers: worker_memory(loader_of('ours', workers, total_iters if 'ours' in trained else data_iters))
+    memory = {workers: worker_memory(loader_of('ours', workers, total_iters))  # our training dataloader's workers
               for workers in args.workers if workers > 0}
     alone = {storage: read_alone_fps(datasets[storage], load, drawn) for storage, load in loaders.items()}
     with_prev = read_alone_fps(dataset, with_prev_loader(load_cfg), drawn)

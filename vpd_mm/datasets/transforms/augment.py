@@ -11,6 +11,7 @@ image with ``no_mask='whole'``.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from typing import Any, Sequence
@@ -110,10 +111,6 @@ def shift_hue(img: np.ndarray, factor: float, order: str = 'bgr') -> np.ndarray:
     return cv2.cvtColor(hsv, to_img)
 
 
-def _shift_hue_rgb(rgb: np.ndarray, factor: float) -> np.ndarray:
-    return shift_hue(rgb, factor, order='rgb')
-
-
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # grey = 0.299 R + 0.587 G + 0.114 B
 
 
@@ -171,7 +168,7 @@ class CropColorJitter(BaseTransform):
         # (low, high) of each op's factor, None where the op is off: brightness, contrast, saturation, hue
         self._ranges = [(max(0, 1 - v), 1 + v) if v > 0 else None for v in (brightness, contrast, saturation)]
         self._ranges.append((-hue, hue) if hue > 0 else None)
-        self._ops = (adjust_brightness, adjust_contrast, adjust_saturation, _shift_hue_rgb)
+        self._ops = (adjust_brightness, adjust_contrast, adjust_saturation, functools.partial(shift_hue, order='rgb'))
 
     def transform(self, results: dict[str, Any]) -> dict[str, Any]:
         rgb = results['img']
